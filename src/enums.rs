@@ -1,0 +1,47 @@
+//! Bridge to the Python enums in `giosocket/_enums.py` (IntEnum/IntFlag with GIO's values).
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+
+/// Which Python enum class to build.
+#[derive(Clone, Copy)]
+pub enum Kind {
+    /// `SocketFamily`
+    Family,
+    /// `SocketType`
+    Type,
+    /// `SocketProtocol`
+    Protocol,
+    /// `IOCondition`
+    Condition,
+    /// `UnixSocketAddressType`
+    UnixAddressType,
+}
+
+static CLASSES: [PyOnceLock<Py<PyAny>>; 5] = [const { PyOnceLock::new() }; 5];
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Family => "SocketFamily",
+            Kind::Type => "SocketType",
+            Kind::Protocol => "SocketProtocol",
+            Kind::Condition => "IOCondition",
+            Kind::UnixAddressType => "UnixSocketAddressType",
+        }
+    }
+}
+
+/// `giosocket.<Enum>(value)`; falls back to the plain int if the value is not a member.
+pub fn make(py: Python<'_>, kind: Kind, value: i32) -> PyResult<Py<PyAny>> {
+    let class = CLASSES[kind as usize].get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py
+            .import("giosocket._enums")?
+            .getattr(kind.name())?
+            .unbind())
+    })?;
+    match class.bind(py).call1((value,)) {
+        Ok(member) => Ok(member.unbind()),
+        Err(_) => Ok(value.into_pyobject(py)?.into_any().unbind()),
+    }
+}

@@ -1,0 +1,4 @@
+//! Data transfer methods of `Socket`, one module per family of calls. All of them run their
+//! syscalls through `Socket::io`, the single retry/wait loop.
+
+pub mod stream;

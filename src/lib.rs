@@ -1,0 +1,26 @@
+//! giosocket's native module: GLib's GSocket for Python. Registration only; each concern
+//! lives in its own module (see DESIGN.md).
+
+mod address;
+mod buffer;
+mod cancellable;
+mod enums;
+mod error;
+mod io;
+mod lifecycle;
+mod socket;
+mod sys;
+mod wait;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _giosocket(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<cancellable::Cancellable>()?;
+    m.add_class::<address::InetAddress>()?;
+    m.add_class::<address::SocketAddress>()?;
+    m.add_class::<address::InetSocketAddress>()?;
+    m.add_class::<address::UnixSocketAddress>()?;
+    m.add_class::<socket::Socket>()?;
+    Ok(())
+}
