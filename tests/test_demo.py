@@ -1,0 +1,35 @@
+"""The README's first command: ``python -m giosocket demo`` runs and tells its story."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_demo_runs_and_reports_each_part() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "giosocket", "demo"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "echoed b'hello'" in out
+    assert "got b'datagram 2'" in out
+    assert "CANCELLED" in out and "CLOSED" in out
+    assert "ConnectionRefusedError" in out and "TimeoutError" in out
+    assert out.rstrip().endswith("demo finished")
+
+
+def test_unknown_subcommand_is_an_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "giosocket", "nonsense"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "usage" in result.stderr
