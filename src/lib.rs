@@ -4,6 +4,7 @@
 mod address;
 mod buffer;
 mod cancellable;
+mod credentials;
 mod enums;
 mod error;
 mod io;
@@ -22,5 +23,6 @@ fn _giosocket(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<address::InetSocketAddress>()?;
     m.add_class::<address::UnixSocketAddress>()?;
     m.add_class::<socket::Socket>()?;
+    m.add_class::<credentials::Credentials>()?;
     Ok(())
 }

@@ -19,6 +19,7 @@ from ._enums import (
 from ._errors import Error
 from ._giosocket import (
     Cancellable,
+    Credentials,
     InetAddress,
     InetSocketAddress,
     Socket,
@@ -30,6 +31,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Cancellable",
+    "Credentials",
     "Error",
     "IOCondition",
     "IOErrorEnum",
