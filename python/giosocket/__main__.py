@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 
@@ -14,9 +15,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return demo(args)
     if command == "bench":
-        from ._bench import main as bench
-
-        return bench(args)
+        bench = importlib.import_module("giosocket._bench")
+        return int(bench.main(args))
     print("usage: python -m giosocket demo | bench [--quick] [--json]", file=sys.stderr)
     return 2
 
