@@ -2,8 +2,10 @@
 //! lives in its own module (see DESIGN.md).
 
 mod address;
+mod aio;
 mod buffer;
 mod cancellable;
+mod connection;
 mod credentials;
 mod enums;
 mod error;
@@ -24,5 +26,6 @@ fn _giosocket(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<address::UnixSocketAddress>()?;
     m.add_class::<socket::Socket>()?;
     m.add_class::<credentials::Credentials>()?;
+    m.add_class::<aio::InFlight>()?;
     Ok(())
 }

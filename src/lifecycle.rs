@@ -56,6 +56,12 @@ impl FdGuard<'_> {
     pub fn closed(&self) -> bool {
         self.owner.closed.load(SeqCst)
     }
+
+    /// Keep the operation in flight beyond this borrow (an event-loop wait spans several
+    /// Python calls). The caller must call [`SocketFd::leave_detached`] exactly once later.
+    pub fn detach(self) {
+        std::mem::forget(self);
+    }
 }
 
 impl SocketFd {
@@ -80,6 +86,12 @@ impl SocketFd {
             owner: self,
             fd: self.fd.load(SeqCst),
         })
+    }
+
+    /// End an operation kept in flight by [`FdGuard::detach`]; releases the fd if `close()`
+    /// happened meanwhile and this was the last operation. Returns a failed `close(2)`'s errno.
+    pub fn leave_detached(&self) -> Option<i32> {
+        self.leave()
     }
 
     fn leave(&self) -> Option<i32> {

@@ -165,9 +165,10 @@ impl Socket {
         }
     }
 
-    /// The budget of a call that follows the socket's blocking mode.
+    /// The budget of a call that follows the socket's blocking mode (non-blocking while an
+    /// asyncio coroutine drives this socket on this thread, see `aio.rs`).
     pub(crate) fn default_budget(&self) -> Budget {
-        Budget::from_blocking(self.blocking.load(Relaxed))
+        Budget::from_blocking(self.blocking.load(Relaxed) && !crate::aio::forced_nonblocking(self))
     }
 
     /// The one I/O loop: run `op` (a non-blocking syscall returning `Err(errno)`); on EINTR run
@@ -416,7 +417,7 @@ impl Socket {
             match error::last_errno() {
                 libc::EINTR => py.check_signals()?,
                 libc::EINPROGRESS => {
-                    if self.blocking.load(Relaxed) {
+                    if self.default_budget().blocks() {
                         wait::wait(
                             py,
                             &guard,

@@ -26,6 +26,7 @@ from ._giosocket import (
     SocketAddress,
     UnixSocketAddress,
 )
+from .connection import SocketConnection, TcpConnection, UnixConnection
 
 __version__ = "0.1.0"
 
@@ -40,10 +41,13 @@ __all__ = [
     "PollableReturn",
     "Socket",
     "SocketAddress",
+    "SocketConnection",
     "SocketFamily",
     "SocketMsgFlags",
     "SocketProtocol",
     "SocketType",
+    "TcpConnection",
+    "UnixConnection",
     "UnixSocketAddress",
     "UnixSocketAddressType",
 ]

@@ -1,11 +1,13 @@
 """Type stubs for giosocket's native module (kept honest by ``python -m mypy.stubtest giosocket``)."""
 
 import os
-from typing import final
+from collections.abc import Callable
+from typing import Any, TypeVar, final
 
 from typing_extensions import Buffer, Self, TypeAlias, disjoint_base
 
 from ._enums import IOCondition, SocketFamily, SocketProtocol, SocketType, UnixSocketAddressType
+from .connection import SocketConnection
 
 __all__ = [
     "Cancellable",
@@ -15,8 +17,10 @@ __all__ = [
     "Socket",
     "SocketAddress",
     "UnixSocketAddress",
+    "_InFlight",
 ]
 
+_T = TypeVar("_T")
 _ReadableBuffer: TypeAlias = Buffer | list[int]
 _WritableBuffer: TypeAlias = Buffer
 _AddressLike: TypeAlias = (
@@ -279,3 +283,41 @@ class Socket:
     def local_address(self) -> SocketAddress: ...
     @property
     def remote_address(self) -> SocketAddress: ...
+    # connections
+    def connection_factory_create_connection(self) -> SocketConnection: ...
+    # asyncio (giosocket.aio): each mirrors its sync twin and honours `timeout`
+    async def condition_wait_async(
+        self, condition: int, cancellable: Cancellable | None = None
+    ) -> bool: ...
+    async def accept_async(self, cancellable: Cancellable | None = None) -> Socket: ...
+    async def connect_async(
+        self, address: _AddressLike, cancellable: Cancellable | None = None
+    ) -> bool: ...
+    async def send_async(
+        self, buffer: _ReadableBuffer, cancellable: Cancellable | None = None
+    ) -> int: ...
+    async def send_to_async(
+        self,
+        address: _AddressLike | None,
+        buffer: _ReadableBuffer,
+        cancellable: Cancellable | None = None,
+    ) -> int: ...
+    async def receive_async(self, size: int, cancellable: Cancellable | None = None) -> bytes: ...
+    async def receive_into_async(
+        self, buffer: _WritableBuffer, cancellable: Cancellable | None = None
+    ) -> int: ...
+    async def receive_from_async(
+        self, size: int, cancellable: Cancellable | None = None
+    ) -> tuple[bytes, SocketAddress | None]: ...
+    def _call_nonblocking(self, func: Callable[..., _T], *args: Any) -> _T: ...
+    def _in_flight(self) -> _InFlight: ...
+
+@final
+class _InFlight:
+    """Keeps a socket fd open while an event loop waits on it (used by giosocket.aio)."""
+
+    @property
+    def fd(self) -> int: ...
+    @property
+    def wake_fd(self) -> int: ...
+    def release(self) -> None: ...

@@ -1,0 +1,239 @@
+//! asyncio support (GIO's `g_socket_create_source` role): the `Socket.*_async` methods and the
+//! two native pieces `giosocket/aio.py` needs.
+//!
+//! The coroutines themselves live in Python (`giosocket.aio`): they try the socket's ordinary
+//! method without blocking and, on WOULD_BLOCK, wait on the running loop's `add_reader` /
+//! `add_writer`. Natively this module provides:
+//! - [`Socket::_call_nonblocking`]: run one method of this socket as if it were in non-blocking
+//!   mode, for this call and this thread only (other threads keep the socket's mode), so every
+//!   sync method doubles as the non-blocking step of its coroutine;
+//! - [`InFlight`]: keeps the fd open while a coroutine waits (so `close()` from elsewhere
+//!   cannot recycle the fd number under the event loop) and exposes the close wake-up fd, so a
+//!   coroutine waiting on a socket closed meanwhile wakes up and raises CLOSED.
+
+use std::cell::Cell;
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyTuple;
+
+use crate::socket::Socket;
+
+thread_local! {
+    /// Address of the socket whose calls on this thread are forced non-blocking (0 = none).
+    static NONBLOCKING_FOR: Cell<usize> = const { Cell::new(0) };
+}
+
+fn socket_key(socket: &Socket) -> usize {
+    socket as *const Socket as usize
+}
+
+/// Whether calls on `socket` from this thread must not block (inside `_call_nonblocking`).
+pub(crate) fn forced_nonblocking(socket: &Socket) -> bool {
+    NONBLOCKING_FOR.with(|key| key.get() == socket_key(socket))
+}
+
+/// Restores the previous forced socket when the call ends, even by an exception.
+struct Restore(usize);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        NONBLOCKING_FOR.with(|key| key.set(self.0));
+    }
+}
+
+/// Keeps a socket's fd in flight while an event loop waits on it; released once, by
+/// `release()` or when dropped.
+#[pyclass(frozen, module = "giosocket._giosocket", name = "_InFlight")]
+pub struct InFlight {
+    socket: Py<Socket>,
+    fd: RawFd,
+    wake_fd: RawFd,
+    active: AtomicBool,
+}
+
+impl InFlight {
+    fn end(&self) {
+        if self.active.swap(false, SeqCst) {
+            let _ = self.socket.get().fd.leave_detached();
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+#[pymethods]
+impl InFlight {
+    /// The socket fd (stays open until `release()`).
+    #[getter]
+    fn fd(&self) -> RawFd {
+        self.fd
+    }
+
+    /// An fd that becomes readable when the socket is closed (-1 if unavailable).
+    #[getter]
+    fn wake_fd(&self) -> RawFd {
+        self.wake_fd
+    }
+
+    /// End the operation (idempotent); the fd is released here if the socket was closed.
+    fn release(&self) {
+        self.end();
+    }
+}
+
+static AIO: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+/// Call `giosocket.aio.<name>(*args)`, returning the coroutine it makes.
+fn coroutine<'py>(
+    py: Python<'py>,
+    name: &str,
+    args: Bound<'py, PyTuple>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let module = AIO.get_or_try_init(py, || -> PyResult<Py<PyModule>> {
+        Ok(py.import("giosocket.aio")?.unbind())
+    })?;
+    module.bind(py).getattr(name)?.call1(args)
+}
+
+#[pymethods]
+impl Socket {
+    /// Call `func(*args)` (a method of this socket) as if the socket were non-blocking, for
+    /// this call on this thread only: EAGAIN raises WOULD_BLOCK instead of waiting.
+    #[pyo3(signature = (func, *args))]
+    fn _call_nonblocking<'py>(
+        &self,
+        func: &Bound<'py, PyAny>,
+        args: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let previous = NONBLOCKING_FOR.with(|key| key.replace(socket_key(self)));
+        let _restore = Restore(previous);
+        func.call1(args)
+    }
+
+    /// Enter an operation that waits in an event loop (CLOSED if closed): the fd stays open
+    /// until the returned token is released.
+    fn _in_flight(slf: &Bound<'_, Self>) -> PyResult<InFlight> {
+        let py = slf.py();
+        let guard = slf.get().enter(py)?;
+        let fd = guard.fd;
+        let wake_fd = guard.wake_fd().unwrap_or(-1);
+        guard.detach();
+        Ok(InFlight {
+            socket: slf.clone().unbind(),
+            fd,
+            wake_fd,
+            active: AtomicBool::new(true),
+        })
+    }
+
+    /// `await condition_wait_async(condition)`: wait until `condition` holds (honours
+    /// `timeout` and the cancellable).
+    #[pyo3(signature = (condition, cancellable = None))]
+    fn condition_wait_async<'py>(
+        slf: &Bound<'py, Self>,
+        condition: &Bound<'py, PyAny>,
+        cancellable: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let args = PyTuple::new(py, [slf.as_any(), condition, &opt(py, cancellable)])?;
+        coroutine(py, "condition_wait_async", args)
+    }
+
+    /// `await accept_async()`: accept a connection without blocking the event loop.
+    #[pyo3(signature = (cancellable = None))]
+    fn accept_async<'py>(
+        slf: &Bound<'py, Self>,
+        cancellable: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let args = PyTuple::new(py, [slf.as_any(), &opt(py, cancellable)])?;
+        coroutine(py, "accept_async", args)
+    }
+
+    /// `await connect_async(address)`: connect without blocking the event loop.
+    #[pyo3(signature = (address, cancellable = None))]
+    fn connect_async<'py>(
+        slf: &Bound<'py, Self>,
+        address: &Bound<'py, PyAny>,
+        cancellable: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let args = PyTuple::new(py, [slf.as_any(), address, &opt(py, cancellable)])?;
+        coroutine(py, "connect_async", args)
+    }
+
+    /// `await send_async(buffer)`: send once the socket is writable; returns bytes sent.
+    #[pyo3(signature = (buffer, cancellable = None))]
+    fn send_async<'py>(
+        slf: &Bound<'py, Self>,
+        buffer: &Bound<'py, PyAny>,
+        cancellable: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let args = PyTuple::new(py, [slf.as_any(), buffer, &opt(py, cancellable)])?;
+        coroutine(py, "send_async", args)
+    }
+
+    /// `await send_to_async(address, buffer)`: send to `address` (None = the peer).
+    #[pyo3(signature = (address, buffer, cancellable = None))]
+    fn send_to_async<'py>(
+        slf: &Bound<'py, Self>,
+        address: &Bound<'py, PyAny>,
+        buffer: &Bound<'py, PyAny>,
+        cancellable: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let args = PyTuple::new(py, [slf.as_any(), address, buffer, &opt(py, cancellable)])?;
+        coroutine(py, "send_to_async", args)
+    }
+
+    /// `await receive_async(size)`: receive up to `size` bytes (b"" at end of stream).
+    #[pyo3(signature = (size, cancellable = None))]
+    fn receive_async<'py>(
+        slf: &Bound<'py, Self>,
+        size: &Bound<'py, PyAny>,
+        cancellable: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let args = PyTuple::new(py, [slf.as_any(), size, &opt(py, cancellable)])?;
+        coroutine(py, "receive_async", args)
+    }
+
+    /// `await receive_into_async(buffer)`: receive into a writable buffer; returns the count.
+    #[pyo3(signature = (buffer, cancellable = None))]
+    fn receive_into_async<'py>(
+        slf: &Bound<'py, Self>,
+        buffer: &Bound<'py, PyAny>,
+        cancellable: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let args = PyTuple::new(py, [slf.as_any(), buffer, &opt(py, cancellable)])?;
+        coroutine(py, "receive_into_async", args)
+    }
+
+    /// `await receive_from_async(size)`: receive up to `size` bytes and the sender.
+    #[pyo3(signature = (size, cancellable = None))]
+    fn receive_from_async<'py>(
+        slf: &Bound<'py, Self>,
+        size: &Bound<'py, PyAny>,
+        cancellable: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let args = PyTuple::new(py, [slf.as_any(), size, &opt(py, cancellable)])?;
+        coroutine(py, "receive_from_async", args)
+    }
+}
+
+/// `cancellable` or Python's None.
+fn opt<'py>(py: Python<'py>, cancellable: Option<&Bound<'py, PyAny>>) -> Bound<'py, PyAny> {
+    cancellable
+        .cloned()
+        .unwrap_or_else(|| py.None().into_bound(py))
+}
