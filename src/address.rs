@@ -628,7 +628,12 @@ impl UnixSocketAddress {
             // For ABSTRACT_PADDED GIO keeps the full padded name: trailing NULs are part of it.
             return Self::create(py, name, kind);
         }
-        let end = sun.iter().position(|&b| b == 0).unwrap_or(sun.len());
+        // The kernel may hand back a full 108-byte path without a NUL; GIO clips to 107.
+        let end = sun
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(sun.len())
+            .min(SUN_PATH_LEN - 1);
         Self::create(py, sun[..end].to_vec(), UNIX_PATH)
     }
 }

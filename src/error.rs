@@ -151,3 +151,12 @@ pub fn last_errno() -> i32 {
         .raw_os_error()
         .unwrap_or(libc::EIO)
 }
+
+/// `_io_error_from_errno(errno) -> IOErrorEnum`: GLib's `g_io_error_from_errno`, exposed
+/// (privately) so tests can compare the mapping with the real GIO.
+#[pyfunction]
+#[pyo3(name = "_io_error_from_errno")]
+pub fn py_io_error_from_errno(py: Python<'_>, errno: i32) -> PyResult<Py<PyAny>> {
+    let code = py.import("giosocket._enums")?.getattr("IOErrorEnum")?;
+    Ok(code.call1((code_from_errno(errno) as i32,))?.unbind())
+}

@@ -27,5 +27,6 @@ fn _giosocket(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<socket::Socket>()?;
     m.add_class::<credentials::Credentials>()?;
     m.add_class::<aio::InFlight>()?;
+    m.add_function(wrap_pyfunction!(error::py_io_error_from_errno, m)?)?;
     Ok(())
 }

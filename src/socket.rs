@@ -223,6 +223,20 @@ impl Socket {
     }
 }
 
+/// Every `IOCondition` bit (IN | PRI | OUT | ERR | HUP | NVAL); they equal the poll bits.
+const ALL_CONDITIONS: i64 = 0x3f;
+
+/// An `IOCondition` as poll events; ValueError for bits that are not `IOCondition`s.
+fn poll_events(condition: i64) -> PyResult<i16> {
+    if condition & !ALL_CONDITIONS != 0 {
+        return Err(PyValueError::new_err(format!(
+            "invalid IOCondition {condition}: only IN, PRI, OUT, ERR, HUP and NVAL exist"
+        )));
+    }
+    // Lossless: 0 <= condition <= 0x3f.
+    Ok(condition as i16)
+}
+
 fn opt_cancellable<'a>(c: &'a Option<Bound<'_, Cancellable>>) -> Option<&'a Cancellable> {
     c.as_ref().map(|c| c.get())
 }
@@ -498,10 +512,10 @@ impl Socket {
 
     /// Whether this socket can talk to IPv4 peers (IPv4, or IPv6 without IPV6_V6ONLY).
     fn speaks_ipv4(&self, py: Python<'_>) -> PyResult<bool> {
+        let guard = self.enter(py)?;
         match self.family {
             libc::AF_INET => Ok(true),
             libc::AF_INET6 => {
-                let guard = self.enter(py)?;
                 Ok(
                     sys::getsockopt_int(guard.fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY)
                         .map(|v| v == 0)
@@ -513,10 +527,9 @@ impl Socket {
     }
 
     /// Poll once, without blocking: which of `condition` (plus ERR/HUP) holds now.
-    fn condition_check(&self, py: Python<'_>, condition: i32) -> PyResult<Py<PyAny>> {
+    fn condition_check(&self, py: Python<'_>, condition: i64) -> PyResult<Py<PyAny>> {
+        let events = poll_events(condition)?;
         let guard = self.enter(py)?;
-        let events = i16::try_from(condition)
-            .map_err(|_| PyValueError::new_err(format!("invalid IOCondition {condition}")))?;
         let mut pfd = libc::pollfd {
             fd: guard.fd,
             events,
@@ -537,7 +550,7 @@ impl Socket {
     fn condition_wait(
         &self,
         py: Python<'_>,
-        condition: i32,
+        condition: i64,
         cancellable: Option<Bound<'_, Cancellable>>,
     ) -> PyResult<bool> {
         self.condition_timed_wait(py, condition, -1, cancellable)
@@ -548,12 +561,11 @@ impl Socket {
     fn condition_timed_wait(
         &self,
         py: Python<'_>,
-        condition: i32,
+        condition: i64,
         timeout_us: i64,
         cancellable: Option<Bound<'_, Cancellable>>,
     ) -> PyResult<bool> {
-        let events = i16::try_from(condition)
-            .map_err(|_| PyValueError::new_err(format!("invalid IOCondition {condition}")))?;
+        let events = poll_events(condition)?;
         let cancel = opt_cancellable(&cancellable);
         cancellable::check(py, cancel)?;
         let guard = self.enter(py)?;

@@ -32,7 +32,10 @@ impl Budget {
         match timeout_us {
             t if t < 0 => Budget::Forever,
             0 => Budget::NonBlocking,
-            t => Budget::Until(Instant::now() + Duration::from_micros(t as u64)),
+            // Lossless: t > 0. A deadline past the clock's range is "forever".
+            t => Instant::now()
+                .checked_add(Duration::from_micros(t as u64))
+                .map_or(Budget::Forever, Budget::Until),
         }
     }
 
@@ -70,8 +73,7 @@ pub fn wait(
         Budget::Forever => None,
         Budget::Until(t) => Some(t),
     };
-    if let Some(limit) = per_wait {
-        let by_timeout = now + limit;
+    if let Some(by_timeout) = per_wait.and_then(|limit| now.checked_add(limit)) {
         deadline = Some(deadline.map_or(by_timeout, |d| d.min(by_timeout)));
     }
     let wake = guard.wake_fd();

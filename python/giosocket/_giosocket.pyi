@@ -6,7 +6,14 @@ from typing import Any, TypeVar, final
 
 from typing_extensions import Buffer, Self, TypeAlias, disjoint_base
 
-from ._enums import IOCondition, SocketFamily, SocketProtocol, SocketType, UnixSocketAddressType
+from ._enums import (
+    IOCondition,
+    IOErrorEnum,
+    SocketFamily,
+    SocketProtocol,
+    SocketType,
+    UnixSocketAddressType,
+)
 from .connection import SocketConnection
 
 __all__ = [
@@ -18,6 +25,7 @@ __all__ = [
     "SocketAddress",
     "UnixSocketAddress",
     "_InFlight",
+    "_io_error_from_errno",
 ]
 
 _T = TypeVar("_T")
@@ -321,3 +329,6 @@ class _InFlight:
     @property
     def wake_fd(self) -> int: ...
     def release(self) -> None: ...
+
+def _io_error_from_errno(errno: int) -> IOErrorEnum:
+    """GLib's ``g_io_error_from_errno`` (private; used by the tests)."""
