@@ -11,6 +11,7 @@ mod enums;
 mod error;
 mod io;
 mod lifecycle;
+mod multicast;
 mod socket;
 mod sys;
 mod wait;

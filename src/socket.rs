@@ -33,8 +33,8 @@ pub const DETACH_ABOVE: usize = 64 * 1024;
 #[pyclass(frozen, module = "giosocket", skip_from_py_object)]
 pub struct Socket {
     pub(crate) fd: SocketFd,
-    family: i32,
-    stype: i32,
+    pub(crate) family: i32,
+    pub(crate) stype: i32,
     protocol: AtomicI32,
     blocking: AtomicBool,
     timeout_ns: AtomicU64,
