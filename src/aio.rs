@@ -15,6 +15,8 @@ use std::cell::Cell;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 
+use pyo3::exceptions::PyBlockingIOError;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyTuple;
@@ -33,6 +35,30 @@ fn socket_key(socket: &Socket) -> usize {
 /// Whether calls on `socket` from this thread must not block (inside `_call_nonblocking`).
 pub(crate) fn forced_nonblocking(socket: &Socket) -> bool {
     NONBLOCKING_FOR.with(|key| key.get() == socket_key(socket))
+}
+
+static WOULD_BLOCK_MARKER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn marker(py: Python<'_>) -> &Py<PyAny> {
+    WOULD_BLOCK_MARKER.get_or_init(py, || {
+        PyBlockingIOError::new_err("would block")
+            .into_value(py)
+            .into_any()
+    })
+}
+
+/// Inside `_call_nonblocking` on this thread: the cheap error that stands for WOULD_BLOCK
+/// (one shared `BlockingIOError` instance that `_call_nonblocking` turns into `None`, so the
+/// expected outcome of an asyncio step costs no exception construction). `None` elsewhere.
+pub(crate) fn quiet_would_block(py: Python<'_>) -> Option<PyErr> {
+    if NONBLOCKING_FOR.with(|key| key.get()) == 0 {
+        return None;
+    }
+    Some(PyErr::from_value(marker(py).bind(py).clone()))
+}
+
+fn is_would_block(py: Python<'_>, err: &PyErr) -> bool {
+    err.value(py).is(marker(py).bind(py)) || err.is_instance_of::<PyBlockingIOError>(py)
 }
 
 /// Restores the previous forced socket when the call ends, even by an exception.
@@ -105,16 +131,29 @@ fn coroutine<'py>(
 #[pymethods]
 impl Socket {
     /// Call `func(*args)` (a method of this socket) as if the socket were non-blocking, for
-    /// this call on this thread only: EAGAIN raises WOULD_BLOCK instead of waiting.
+    /// this call on this thread only; returns None where it would block (WOULD_BLOCK).
     #[pyo3(signature = (func, *args))]
     fn _call_nonblocking<'py>(
         &self,
+        py: Python<'py>,
         func: &Bound<'py, PyAny>,
         args: &Bound<'py, PyTuple>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let previous = NONBLOCKING_FOR.with(|key| key.replace(socket_key(self)));
-        let _restore = Restore(previous);
-        func.call1(args)
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let result = {
+            let previous = NONBLOCKING_FOR.with(|key| key.replace(socket_key(self)));
+            let _restore = Restore(previous);
+            func.call1(args)
+        };
+        match result {
+            Ok(value) => Ok(Some(value)),
+            Err(err) if is_would_block(py, &err) => {
+                // The marker is shared: drop any traceback a Python-level `func` attached.
+                err.value(py)
+                    .setattr(intern!(py, "__traceback__"), py.None())?;
+                Ok(None)
+            }
+            Err(err) => Err(err),
+        }
     }
 
     /// Enter an operation that waits in an event loop (CLOSED if closed): the fd stays open

@@ -121,6 +121,13 @@ pub fn error(py: Python<'_>, code: Code, message: impl Into<String>) -> PyErr {
 
 /// An error for a failed syscall: `"{context}: {strerror}"`, code from the errno.
 pub fn os_error(py: Python<'_>, errno: i32, context: &str) -> PyErr {
+    if errno == libc::EAGAIN {
+        // Inside an asyncio step (`Socket._call_nonblocking`) WOULD_BLOCK is the expected
+        // outcome: a cheap marker, never seen by Python code, replaces the full error.
+        if let Some(marker) = crate::aio::quiet_would_block(py) {
+            return marker;
+        }
+    }
     let text = strerror(errno);
     let message = if context.is_empty() {
         text

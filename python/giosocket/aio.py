@@ -132,10 +132,6 @@ async def _wait(
             _unwatch(loop, fd, is_writer, callback)
 
 
-def _would_block(exc: Error) -> bool:
-    return exc.code == IOErrorEnum.WOULD_BLOCK
-
-
 async def _run(
     socket: Socket,
     write: bool,
@@ -149,11 +145,9 @@ async def _run(
     token = socket._in_flight()
     try:
         while True:
-            try:
-                return socket._call_nonblocking(method, *args)
-            except Error as exc:
-                if not _would_block(exc):
-                    raise
+            result = socket._call_nonblocking(method, *args)
+            if result is not None:
+                return result
             await _wait(socket, token, not write, write, cancellable)
     finally:
         token.release()
@@ -195,13 +189,18 @@ async def connect_async(
     Starts a non-blocking connect, waits until writable, then reports the connect result
     (e.g. CONNECTION_REFUSED), as GIO's ``connect`` + ``check_connect_result``.
     """
-    try:
-        return socket._call_nonblocking(socket.connect, address, cancellable)
-    except Error as exc:
-        if exc.code != IOErrorEnum.PENDING:
-            raise
-    await condition_wait_async(socket, IOCondition.OUT, cancellable)
-    return socket.check_connect_result()
+    while True:
+        try:
+            done = socket._call_nonblocking(socket.connect, address, cancellable)
+        except Error as exc:
+            if exc.code != IOErrorEnum.PENDING:
+                raise
+            await condition_wait_async(socket, IOCondition.OUT, cancellable)
+            return socket.check_connect_result()
+        if done is not None:
+            return done
+        # EAGAIN (a full UNIX listen backlog): wait until writable, then try again.
+        await condition_wait_async(socket, IOCondition.OUT, cancellable)
 
 
 async def send_async(socket: Socket, buffer: Any, cancellable: Cancellable | None = None) -> int:
