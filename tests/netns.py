@@ -27,6 +27,11 @@ PREFIX = "giosock-"
 T = TypeVar("T")
 
 
+class NetnsUnavailable(RuntimeError):
+    """The machine cannot create namespaces or veth links (e.g. a container without
+    CAP_SYS_ADMIN, or a kernel without veth)."""
+
+
 def unavailable_reason() -> str | None:
     """Why namespaces cannot be used here, or None when they can."""
     if not sys.platform.startswith("linux"):
@@ -128,7 +133,10 @@ class VethPair:
         self._created: list[Namespace] = []
         try:
             for ns in (self.a, self.b):
-                _ip("netns", "add", ns.name)
+                try:
+                    _ip("netns", "add", ns.name)
+                except RuntimeError as exc:
+                    raise NetnsUnavailable(str(exc)) from exc
                 self._created.append(ns)
             self._configure()
         except BaseException:
@@ -137,18 +145,11 @@ class VethPair:
 
     def _configure(self) -> None:
         a, b = self.a, self.b
-        a.ip(
-            "link",
-            "add",
-            self.IFACE_A,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            self.IFACE_B,
-            "netns",
-            b.name,
-        )
+        veth = ("link", "add", self.IFACE_A, "type", "veth", "peer", "name", self.IFACE_B)
+        try:
+            a.ip(*veth, "netns", b.name)
+        except RuntimeError as exc:
+            raise NetnsUnavailable(str(exc)) from exc
         for ns, dev in ((a, self.IFACE_A), (b, self.IFACE_B)):
             # Addresses usable at once: no duplicate address detection in these namespaces.
             ns.run(_write_sysctl, "net/ipv6/conf/all/accept_dad", "0")
