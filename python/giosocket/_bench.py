@@ -1,0 +1,293 @@
+"""``python -m giosocket bench``: giosocket beside the stdlib, a native reference and PyGObject.
+
+Every scenario runs on loopback. The contenders of a scenario run one after the other in
+rounds (the order rotates each round) and the table quotes each one's median. Two ratio
+columns compare a contender with the stdlib and with the native reference: pure-Rust loops in
+the extension (``_giosocket._bench_*``) that make the same syscalls with no Python in the loop,
+i.e. the machine's limit for that path. Ratios are speeds: above 1 is faster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import giosocket
+from giosocket import _giosocket as _native
+
+from ._bench_cases import (
+    Scenario,
+    Unavailable,
+    tcp_bulk_scenario,
+    tcp_pingpong_scenario,
+    udp_recv_scenario,
+    udp_send_scenario,
+)
+
+
+@dataclass
+class Profile:
+    """How long each contender runs and how many rounds are taken."""
+
+    name: str
+    seconds: float
+    rounds: int
+    tcp_bytes: int
+
+
+PROFILES = {
+    "full": Profile("full", seconds=1.0, rounds=5, tcp_bytes=1 << 30),
+    "quick": Profile("quick", seconds=0.4, rounds=3, tcp_bytes=256 << 20),
+    "smoke": Profile("smoke", seconds=0.05, rounds=1, tcp_bytes=4 << 20),
+}
+
+
+# --------------------------------------------------------------------------------------
+# Running, reporting
+
+# (scenario, contender, reference, minimum speed ratio, what the target says)
+TARGETS = [
+    ("udp_send", "gio_send_to", "stdlib_sendto", 1 / 1.1, "send_to per-call cost <= 1.1x stdlib"),
+    (
+        "udp_recv",
+        "gio_receive_into",
+        "stdlib_recv_into",
+        1 / 1.1,
+        "receive_into per-call cost <= 1.1x stdlib",
+    ),
+    ("udp_send", "gio_send_messages", "native_sendmmsg", 0.9, "send_messages >= 0.9x sendmmsg"),
+    (
+        "udp_recv",
+        "gio_receive_messages",
+        "native_recvmmsg",
+        0.8,
+        "receive_messages >= 0.8x recvmmsg",
+    ),
+    ("udp_send", "gio_gso", "native_gso", 0.9, "GSO >= 0.9x native GSO"),
+    ("udp_send", "gio_gso", "stdlib_sendto", 5.0, "GSO >= 5x stdlib sendto"),
+    ("tcp_bulk", "gio_receive_into", "stdlib_recv_into", 0.95, "TCP receive_into >= 0.95x stdlib"),
+]
+
+
+def run_scenario(sc: Scenario, profile: Profile, log: TextIO) -> None:
+    """Take ``profile.rounds`` samples of every contender, rotating the order each round."""
+    log.write(f"{sc.title} ")
+    log.flush()
+    for r in range(profile.rounds):
+        k = r % len(sc.contenders)
+        for c in sc.contenders[k:] + sc.contenders[:k]:
+            if c.missing is not None or c.error is not None:
+                continue
+            try:
+                c.samples.append(c.run(profile.seconds))
+            except Unavailable as exc:
+                c.missing = str(exc)
+            except Exception as exc:  # noqa: BLE001 (shown in the table; exit status 1)
+                c.error = f"{type(exc).__name__}: {exc}"
+        log.write(".")
+        log.flush()
+    log.write("\n")
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "giosocket": giosocket.__version__,
+        "build": _native._bench_build_profile(),
+    }
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "pps":
+        return f"{value / 1e6:.2f} M" if value >= 1e6 else f"{value / 1e3:.0f} k"
+    if unit == "MB/s":
+        return f"{value:,.0f}"
+    return f"{value:.1f}"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+UNIT_NAMES = {"pps": "packets/s", "MB/s": "MB/s", "us": "us per round trip (lower is better)"}
+
+
+def report(scenarios: list[Scenario], profile: Profile, info: dict[str, Any], out: TextIO) -> None:
+    """The human-readable table."""
+    out.write(
+        f"giosocket bench ({profile.name}): medians of {profile.rounds} rounds, "
+        f"{profile.seconds:g} s per contender\n"
+        f"machine: {info['nproc']} CPUs, {info['cpu']}, Linux {info['kernel']}, "
+        f"Python {info['python']}, {info['build']} build\n"
+        "x stdlib / x native = speed relative to the stdlib / native reference "
+        "(above 1 = faster)\n"
+    )
+    for sc in scenarios:
+        out.write(f"\n{sc.title} [{UNIT_NAMES[sc.unit]}]\n")
+        out.write(f"  {'contender':<34} {'median':>9} {'x stdlib':>9} {'x native':>9}  reference\n")
+        for c in sc.contenders:
+            if c.missing is not None or c.error is not None:
+                why = f"n/a ({c.missing})" if c.missing is not None else f"ERROR {c.error}"
+                out.write(f"  {c.label:<34} {why}\n")
+                continue
+            ref = sc.get(c.native) if c.native else None
+            out.write(
+                f"  {c.label:<34} {_fmt(c.median, sc.unit):>9} "
+                f"{_ratio(sc.ratio(c.key, sc.stdlib)):>9} "
+                f"{_ratio(sc.ratio(c.key, c.native)):>9}  {ref.label if ref else ''}\n"
+            )
+    out.write("\nTargets\n")
+    for t in evaluate_targets(scenarios):
+        state = {True: "met", False: "MISSED", None: "n/a"}[t["met"]]
+        out.write(f"  {t['target']:<44} {_ratio(t['ratio']):>6}  {state}\n")
+
+
+def evaluate_targets(scenarios: list[Scenario]) -> list[dict[str, Any]]:
+    """Each target with its measured ratio and whether it is met (None = not measured)."""
+    by_key = {sc.key: sc for sc in scenarios}
+    rows = []
+    for sc_key, key, ref, minimum, text in TARGETS:
+        sc = by_key.get(sc_key)
+        ratio = sc.ratio(key, ref) if sc else None
+        rows.append(
+            {
+                "target": text,
+                "scenario": sc_key,
+                "contender": key,
+                "reference": ref,
+                "minimum": round(minimum, 4),
+                "ratio": ratio,
+                "met": None if ratio is None else ratio >= minimum,
+            }
+        )
+    return rows
+
+
+def to_json(scenarios: list[Scenario], profile: Profile, info: dict[str, Any]) -> dict[str, Any]:
+    """Machine-readable results."""
+    return {
+        "command": "python -m giosocket bench"
+        + ("" if profile.name == "full" else f" --{profile.name}"),
+        "profile": {"name": profile.name, "seconds": profile.seconds, "rounds": profile.rounds},
+        "machine": info,
+        "scenarios": [
+            {
+                "key": sc.key,
+                "title": sc.title,
+                "unit": sc.unit,
+                "higher_is_better": sc.higher_is_better,
+                "results": [
+                    {
+                        "key": c.key,
+                        "label": c.label,
+                        "status": "n/a" if c.missing else "error" if c.error else "ok",
+                        "reason": c.missing or c.error,
+                        "median": c.median,
+                        "samples": c.samples,
+                        "vs_stdlib": sc.ratio(c.key, sc.stdlib),
+                        "native_reference": c.native,
+                        "vs_native": sc.ratio(c.key, c.native),
+                    }
+                    for c in sc.contenders
+                ],
+            }
+            for sc in scenarios
+        ],
+        "targets": evaluate_targets(scenarios),
+    }
+
+
+def plot(results: dict[str, Any], path: str) -> None:
+    """Bar chart (one panel per scenario) of the medians, from ``to_json`` output."""
+    try:
+        import matplotlib  # type: ignore[import-not-found, unused-ignore]
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt  # type: ignore[import-not-found, unused-ignore]
+    except ImportError as exc:
+        raise SystemExit(f"--plot needs matplotlib: pip install 'giosocket[plot]' ({exc})") from exc
+    scenarios = results["scenarios"]
+    fig, axes = plt.subplots(len(scenarios), 1, figsize=(9, 2.6 * len(scenarios)))
+    colors = {"stdlib": "#888888", "gio": "#3070b0", "native": "#d08020", "pygobject": "#60a060"}
+    for ax, sc in zip(axes if len(scenarios) > 1 else [axes], scenarios):
+        rows = [r for r in sc["results"] if r["median"] is not None]
+        labels = [r["label"] for r in rows]
+        values = [r["median"] / (1e6 if sc["unit"] == "pps" else 1) for r in rows]
+        ax.barh(labels, values, color=[colors.get(r["key"].split("_")[0], "#888") for r in rows])
+        ax.invert_yaxis()
+        unit = {"pps": "M packets/s", "MB/s": "MB/s", "us": "us per round trip (lower is better)"}
+        ax.set_title(sc["title"], fontsize=9, loc="left")
+        ax.set_xlabel(unit[sc["unit"]], fontsize=8)
+        ax.tick_params(labelsize=8)
+    m = results["machine"]
+    fig.suptitle(
+        f"{results['command']} - {m['nproc']} CPUs {m['cpu']}, Linux {m['kernel']}", fontsize=9
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m giosocket bench``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m giosocket bench",
+        description="giosocket beside the stdlib, a native reference and PyGObject (loopback).",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="shorter runs (under a minute)")
+    mode.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="FILE",
+        help="write machine-readable results to FILE (default: stdout instead of the table)",
+    )
+    parser.add_argument("--plot", metavar="PNG", help="draw a chart of the medians (matplotlib)")
+    args = parser.parse_args(argv)
+    profile = PROFILES["smoke" if args.smoke else "quick" if args.quick else "full"]
+    json_stdout = args.json == "-"
+    out = sys.stderr if json_stdout else sys.stdout
+    info = machine()
+    if info["build"] != "release":
+        out.write("warning: giosocket is a debug build; figures are not representative\n")
+    scenarios = [
+        udp_send_scenario(),
+        udp_recv_scenario(),
+        tcp_bulk_scenario(profile.tcp_bytes),
+        tcp_pingpong_scenario(),
+    ]
+    for sc in scenarios:
+        run_scenario(sc, profile, sys.stderr)
+    report(scenarios, profile, info, out)
+    results = to_json(scenarios, profile, info)
+    if json_stdout:
+        json.dump(results, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=2)
+    if args.plot:
+        plot(results, args.plot)
+    failed = [c.label for sc in scenarios for c in sc.contenders if c.error is not None]
+    return 1 if failed else 0

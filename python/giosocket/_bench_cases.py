@@ -1,0 +1,622 @@
+"""The scenarios of ``python -m giosocket bench`` and the loops they time (see ``_bench``).
+
+Each contender is a function ``run(seconds) -> value`` (packets/s, MB/s or microseconds). Python
+loops are written identically for the stdlib and giosocket so that the difference is the call
+itself; native contenders call the extension's private ``_bench_*`` loops.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+import giosocket
+from giosocket import _giosocket as _native
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+HOST = "127.0.0.1"
+PAYLOAD = 64
+BATCH = 64
+DGRAM_BUF = 2048
+STREAM_BUF = 256 * 1024
+BLOCK = 64
+MSG_WAITFORONE = int(getattr(giosocket, "MSG_WAITFORONE", 0x10000))
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+class Unavailable(Exception):
+    """A contender that cannot run here (missing feature or package); the reason is shown."""
+
+
+@dataclass
+class Contender:
+    """One way of doing a scenario's job; ``run(seconds)`` returns one sample."""
+
+    key: str
+    label: str
+    run: Callable[[float], float]
+    native: str | None = None
+    missing: str | None = None
+    samples: list[float] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.samples) if self.samples else None
+
+
+@dataclass
+class Scenario:
+    """A job, its unit and its contenders; ``stdlib`` names the baseline contender."""
+
+    key: str
+    title: str
+    unit: str
+    stdlib: str
+    contenders: list[Contender]
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.unit != "us"
+
+    def get(self, key: str) -> Contender | None:
+        return next((c for c in self.contenders if c.key == key), None)
+
+    def ratio(self, key: str, ref: str | None) -> float | None:
+        """Speed of ``key`` relative to ``ref`` (above 1 = faster)."""
+        a, b = self.get(key), self.get(ref) if ref else None
+        if a is None or b is None or a.median is None or b.median is None:
+            return None
+        if a.median <= 0 or b.median <= 0:
+            return None
+        return a.median / b.median if self.higher_is_better else b.median / a.median
+
+
+# --------------------------------------------------------------------------------------
+# Sockets and loops
+
+
+def _udp(bind: bool = False) -> socket.socket:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if bind:
+        s.bind((HOST, 0))
+    return s
+
+
+def _rcvtimeo(s: socket.socket, seconds: float) -> None:
+    """Kernel receive timeout on a blocking stdlib socket (no poll before each call)."""
+    sec = int(seconds)
+    s.setsockopt(
+        socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("@ll", sec, int((seconds - sec) * 1e6))
+    )
+
+
+def _big_rcvbuf(s: socket.socket, size: int = 4 << 20) -> None:
+    try:
+        s.setsockopt(socket.SOL_SOCKET, 33, size)  # SO_RCVBUFFORCE (needs CAP_NET_ADMIN)
+    except OSError:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+
+
+def _wrap(s: socket.socket) -> giosocket.Socket:
+    """The same kernel socket as a giosocket.Socket (which takes ownership of the fd)."""
+    return giosocket.Socket.new_from_fd(s.detach())
+
+
+def _loop1(fn: Callable[[Any], int], a: Any, seconds: float) -> tuple[int, int, float]:
+    """Call ``fn(a)`` for ``seconds``: (calls, sum of results, elapsed)."""
+    calls = total = 0
+    block = range(BLOCK)
+    start = now = time.perf_counter()
+    deadline = start + seconds
+    while now < deadline:
+        for _ in block:
+            total += fn(a)
+        calls += BLOCK
+        now = time.perf_counter()
+    return calls, total, now - start
+
+
+def _loop2(fn: Callable[[Any, Any], int], a: Any, b: Any, seconds: float) -> tuple[int, int, float]:
+    """Call ``fn(a, b)`` for ``seconds``: (calls, sum of results, elapsed)."""
+    calls = total = 0
+    block = range(BLOCK)
+    start = now = time.perf_counter()
+    deadline = start + seconds
+    while now < deadline:
+        for _ in block:
+            total += fn(a, b)
+        calls += BLOCK
+        now = time.perf_counter()
+    return calls, total, now - start
+
+
+def _has(*names: str) -> None:
+    missing = [n for n in names if not hasattr(giosocket, n) and not hasattr(giosocket.Socket, n)]
+    if missing:
+        raise Unavailable("not available: needs " + ", ".join(missing))
+
+
+# --------------------------------------------------------------------------------------
+# (a) UDP send
+
+
+def _gso_error(exc: OSError) -> Unavailable:
+    return Unavailable(f"UDP GSO not supported here ({exc})")
+
+
+def udp_send_scenario() -> Scenario:
+    """64-byte datagrams to a loopback sink that never reads (the kernel drops the excess)."""
+    sink = _udp(bind=True)
+    addr = sink.getsockname()
+    payload = bytes(range(PAYLOAD))
+
+    def stdlib(seconds: float) -> float:
+        with _udp() as s:
+            calls, _, t = _loop2(s.sendto, payload, addr, seconds)
+        return calls / t
+
+    def gio_send_to(seconds: float) -> float:
+        g = _wrap(_udp())
+        try:
+            calls, _, t = _loop2(
+                g.send_to, giosocket.InetSocketAddress(HOST, addr[1]), payload, seconds
+            )
+        finally:
+            g.close()
+        return calls / t
+
+    def gio_send_to_tuple(seconds: float) -> float:
+        g = _wrap(_udp())
+        try:
+            calls, _, t = _loop2(g.send_to, addr, payload, seconds)
+        finally:
+            g.close()
+        return calls / t
+
+    def gio_send_messages(seconds: float) -> float:
+        _has("OutputMessage", "send_messages")
+        target = giosocket.InetSocketAddress(HOST, addr[1])
+        msgs = [giosocket.OutputMessage(target, [payload]) for _ in range(BATCH)]  # type: ignore[attr-defined]
+        g = _wrap(_udp())
+        try:
+            _, sent, t = _loop1(g.send_messages, msgs, seconds)  # type: ignore[attr-defined]
+        finally:
+            g.close()
+        return sent / t
+
+    def gio_gso(seconds: float) -> float:
+        _has("UdpSegmentMessage", "send_message")
+        target = giosocket.InetSocketAddress(HOST, addr[1])
+        seg = [giosocket.UdpSegmentMessage(PAYLOAD)]  # type: ignore[attr-defined]
+        vectors = [payload * BATCH]
+        g = _wrap(_udp())
+        send = functools.partial(g.send_message, target)  # type: ignore[attr-defined]
+        try:
+            try:
+                send(vectors, seg)
+            except OSError as exc:
+                raise _gso_error(exc) from exc
+            _, sent, t = _loop2(send, vectors, seg, seconds)
+        finally:
+            g.close()
+        return sent / PAYLOAD / t
+
+    def native(mode: str, batch: int) -> Callable[[float], float]:
+        def run(seconds: float) -> float:
+            with _udp() as s:
+                try:
+                    packets, _, t = _native._bench_udp_send(
+                        s.fileno(), addr, PAYLOAD, mode, batch, seconds
+                    )
+                except OSError as exc:
+                    if mode == "gso":
+                        raise _gso_error(exc) from exc
+                    raise
+            return packets / t
+
+        return run
+
+    return Scenario(
+        "udp_send",
+        f"(a) UDP send, {PAYLOAD}-byte datagrams to {HOST}",
+        "pps",
+        "stdlib_sendto",
+        [
+            Contender("stdlib_sendto", "stdlib socket.sendto", stdlib, "native_sendto"),
+            Contender("gio_send_to", "giosocket send_to", gio_send_to, "native_sendto"),
+            Contender(
+                "gio_send_to_tuple",
+                "giosocket send_to (tuple addr)",
+                gio_send_to_tuple,
+                "native_sendto",
+            ),
+            Contender(
+                "gio_send_messages",
+                f"giosocket send_messages x{BATCH}",
+                gio_send_messages,
+                "native_sendmmsg",
+            ),
+            Contender("gio_gso", f"giosocket GSO x{BATCH}", gio_gso, "native_gso"),
+            Contender(
+                "pygobject_send_to",
+                "PyGObject Gio.Socket.send_to",
+                _pygobject(addr),
+                "native_sendto",
+            ),
+            Contender("native_sendto", "native sendto", native("sendto", 1)),
+            Contender("native_sendmmsg", f"native sendmmsg x{BATCH}", native("sendmmsg", BATCH)),
+            Contender("native_gso", f"native GSO x{BATCH}", native("gso", BATCH)),
+        ],
+    )
+
+
+# --------------------------------------------------------------------------------------
+# (e) PyGObject, in a subprocess (python3-gi is usually installed for the system Python only)
+
+_GI_SCRIPT = r"""
+import json, sys, time
+import gi
+gi.require_version("Gio", "2.0")
+from gi.repository import Gio
+host, port, seconds, size, block = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+sock = Gio.Socket.new(Gio.SocketFamily.IPV4, Gio.SocketType.DATAGRAM, Gio.SocketProtocol.UDP)
+addr = Gio.InetSocketAddress.new_from_string(host, port)
+payload = bytes(range(size))
+send = sock.send_to
+calls = 0
+rng = range(block)
+start = now = time.perf_counter()
+deadline = start + seconds
+while now < deadline:
+    for _ in rng:
+        send(addr, payload, None)
+    calls += block
+    now = time.perf_counter()
+print(json.dumps({"calls": calls, "elapsed": now - start, "python": sys.version.split()[0]}))
+"""
+
+_GI_CHECK = "import gi; gi.require_version('Gio', '2.0'); from gi.repository import Gio"
+_gi_python: list[str] = []
+
+
+def _find_gi_python() -> str:
+    """An interpreter that imports PyGObject: this one, else the system Python."""
+    if _gi_python:
+        return _gi_python[0]
+    tried = []
+    for exe in dict.fromkeys([sys.executable, SYSTEM_PYTHON]):
+        if not os.path.exists(exe):
+            continue
+        tried.append(exe)
+        try:
+            done = subprocess.run(
+                [exe, "-c", _GI_CHECK], capture_output=True, timeout=60, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if done.returncode == 0:
+            _gi_python.append(exe)
+            return exe
+    raise Unavailable(
+        f"PyGObject (gi + Gio typelib) does not import in {' or '.join(tried) or 'any Python'}: "
+        "apt-get install python3-gi gir1.2-glib-2.0"
+    )
+
+
+def _pygobject(addr: tuple[str, int]) -> Callable[[float], float]:
+    def run(seconds: float) -> float:
+        exe = _find_gi_python()
+        args = [exe, "-c", _GI_SCRIPT, addr[0], str(addr[1]), str(seconds), str(PAYLOAD)]
+        done = subprocess.run(
+            [*args, str(BLOCK)], capture_output=True, text=True, timeout=60 + seconds, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"PyGObject run failed: {done.stderr.strip()[-300:]}")
+        out = json.loads(done.stdout.strip().splitlines()[-1])
+        return float(out["calls"]) / float(out["elapsed"])
+
+    return run
+
+
+# --------------------------------------------------------------------------------------
+# (b) UDP receive, fed by a native flood
+
+_gso_flood: list[bool] = []
+
+
+def _gso_works() -> bool:
+    """Whether the kernel takes UDP GSO sends (then the flood uses them)."""
+    if not _gso_flood:
+        with _udp(bind=True) as sink, _udp() as s:
+            try:
+                _native._bench_udp_send(
+                    s.fileno(), sink.getsockname(), PAYLOAD, "gso", BATCH, 1.0, 1
+                )
+                _gso_flood.append(True)
+            except OSError:
+                _gso_flood.append(False)
+    return _gso_flood[0]
+
+
+class Flood:
+    """A native sender flooding ``addr`` from a thread (GIL released) until the block ends."""
+
+    def __init__(self, addr: tuple[str, int]) -> None:
+        self.addr = addr
+        self.mode = "gso" if _gso_works() else "sendmmsg"
+        self.sock = _udp()
+        self.stop = giosocket.Cancellable()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            _native._bench_udp_send(
+                self.sock.fileno(), self.addr, PAYLOAD, self.mode, BATCH, 600.0, 0, self.stop
+            )
+        except BaseException as exc:  # noqa: BLE001 (re-raised by __exit__ in the main thread)
+            self.error = exc
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.cancel()
+        self.thread.join(30)
+        self.sock.close()
+        if self.error is not None:
+            raise RuntimeError(f"flood sender failed: {self.error}")
+
+
+def _receiver() -> socket.socket:
+    r = _udp(bind=True)
+    _big_rcvbuf(r)
+    _rcvtimeo(r, 2.0)
+    return r
+
+
+def udp_recv_scenario() -> Scenario:
+    """Receive datagrams as fast as possible while a native GSO flood feeds the socket."""
+
+    def stdlib(seconds: float) -> float:
+        with _receiver() as r, Flood(r.getsockname()):
+            buf = bytearray(DGRAM_BUF)
+            r.recv_into(buf)
+            calls, _, t = _loop1(r.recv_into, buf, seconds)
+        return calls / t
+
+    def gio_receive_into(seconds: float) -> float:
+        r = _receiver()
+        addr = r.getsockname()
+        g = _wrap(r)
+        g.timeout = 2.0
+        try:
+            with Flood(addr):
+                buf = bytearray(DGRAM_BUF)
+                g.receive_into(buf)
+                calls, _, t = _loop1(g.receive_into, buf, seconds)
+        finally:
+            g.close()
+        return calls / t
+
+    def gio_receive_messages(seconds: float) -> float:
+        _has("InputMessage", "receive_messages")
+        msgs = [giosocket.InputMessage([bytearray(DGRAM_BUF)]) for _ in range(BATCH)]  # type: ignore[attr-defined]
+        r = _receiver()
+        addr = r.getsockname()
+        g = _wrap(r)
+        g.timeout = 2.0
+        try:
+            with Flood(addr):
+                g.receive_into(bytearray(DGRAM_BUF))
+                _, packets, t = _loop2(g.receive_messages, msgs, MSG_WAITFORONE, seconds)  # type: ignore[attr-defined]
+        finally:
+            g.close()
+        return packets / t
+
+    def native(mode: str, batch: int) -> Callable[[float], float]:
+        def run(seconds: float) -> float:
+            with _receiver() as r, Flood(r.getsockname()):
+                r.recv_into(bytearray(DGRAM_BUF))
+                packets, _, t = _native._bench_udp_recv(r.fileno(), DGRAM_BUF, mode, batch, seconds)
+            return packets / t
+
+        return run
+
+    return Scenario(
+        "udp_recv",
+        f"(b) UDP receive, {PAYLOAD}-byte datagrams from a native flood",
+        "pps",
+        "stdlib_recv_into",
+        [
+            Contender("stdlib_recv_into", "stdlib socket.recv_into", stdlib, "native_recv"),
+            Contender(
+                "gio_receive_into", "giosocket receive_into", gio_receive_into, "native_recv"
+            ),
+            Contender(
+                "gio_receive_messages",
+                f"giosocket receive_messages x{BATCH}",
+                gio_receive_messages,
+                "native_recvmmsg",
+            ),
+            Contender("native_recv", "native recv", native("recv", 1)),
+            Contender("native_recvmmsg", f"native recvmmsg x{BATCH}", native("recvmmsg", BATCH)),
+        ],
+    )
+
+
+# --------------------------------------------------------------------------------------
+# (c) TCP bulk and (d) TCP ping-pong
+
+
+def _tcp_pair() -> tuple[socket.socket, socket.socket]:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind((HOST, 0))
+        listener.listen(1)
+        client = socket.create_connection(listener.getsockname())
+        server, _ = listener.accept()
+    for s in (client, server):
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        _rcvtimeo(s, 5.0)
+    return client, server
+
+
+class Peer:
+    """A native loop (sender or echo) on ``sock`` in a thread with the GIL released."""
+
+    def __init__(self, sock: socket.socket, job: Callable[[int], object]) -> None:
+        self.sock = sock
+        self.job = job
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.job(self.sock.fileno())
+        except BaseException as exc:  # noqa: BLE001 (re-raised by __exit__ in the main thread)
+            self.error = exc
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.thread.join(60)
+        self.sock.close()
+        if self.error is not None and exc[0] is None:
+            raise RuntimeError(f"native peer failed: {self.error}")
+
+
+def _drain(fn: Callable[[Any], int], buf: bytearray, total: int) -> float:
+    """Receive ``total`` bytes with ``fn(buf)``; returns the elapsed seconds."""
+    got = 0
+    start = time.perf_counter()
+    while got < total:
+        n = fn(buf)
+        if not n:
+            raise RuntimeError(f"stream ended after {got} of {total} bytes")
+        got += n
+    return time.perf_counter() - start
+
+
+def tcp_bulk_scenario(total: int) -> Scenario:
+    """Receive ``total`` bytes over loopback TCP from a native sender."""
+
+    def sender(fd: int) -> object:
+        return _native._bench_stream_send(fd, total, STREAM_BUF, 600.0)
+
+    def stdlib(_: float) -> float:
+        client, server = _tcp_pair()
+        with server, Peer(client, sender):
+            t = _drain(server.recv_into, bytearray(STREAM_BUF), total)
+        return total / t / 1e6
+
+    def gio_receive_into(_: float) -> float:
+        client, server = _tcp_pair()
+        g = _wrap(server)
+        g.timeout = 5.0
+        try:
+            with Peer(client, sender):
+                t = _drain(g.receive_into, bytearray(STREAM_BUF), total)
+        finally:
+            g.close()
+        return total / t / 1e6
+
+    def native(_: float) -> float:
+        client, server = _tcp_pair()
+        with server, Peer(client, sender):
+            _, got, t = _native._bench_stream_recv(server.fileno(), total, STREAM_BUF, 600.0)
+        if got != total:
+            raise RuntimeError(f"stream ended after {got} of {total} bytes")
+        return total / t / 1e6
+
+    return Scenario(
+        "tcp_bulk",
+        f"(c) TCP bulk receive, {total >> 20} MiB over {HOST}, {STREAM_BUF >> 10} KiB buffer",
+        "MB/s",
+        "stdlib_recv_into",
+        [
+            Contender("stdlib_recv_into", "stdlib socket.recv_into", stdlib, "native_recv"),
+            Contender(
+                "gio_receive_into", "giosocket receive_into", gio_receive_into, "native_recv"
+            ),
+            Contender("native_recv", "native recv", native),
+        ],
+    )
+
+
+def _pingpong(
+    send: Callable[[bytes], int], recv_into: Callable[[bytearray], int], seconds: float
+) -> float:
+    """Round trips of one byte for ``seconds``; returns microseconds per round trip."""
+    msg, buf = b"x", bytearray(1)
+    n = 0
+    block = range(16)
+    start = now = time.perf_counter()
+    deadline = start + seconds
+    while now < deadline:
+        for _ in block:
+            send(msg)
+            recv_into(buf)
+        n += 16
+        now = time.perf_counter()
+    return (now - start) / n * 1e6
+
+
+def tcp_pingpong_scenario() -> Scenario:
+    """One-byte request/response over loopback TCP against a native echo peer."""
+
+    def echo(fd: int) -> object:
+        return _native._bench_echo(fd, 65536, 600.0)
+
+    def stdlib(seconds: float) -> float:
+        client, server = _tcp_pair()
+        with client, Peer(server, echo):
+            us = _pingpong(client.send, client.recv_into, seconds)
+            client.shutdown(socket.SHUT_WR)
+        return us
+
+    def gio(seconds: float) -> float:
+        client, server = _tcp_pair()
+        g = _wrap(client)
+        g.timeout = 5.0
+        try:
+            with Peer(server, echo):
+                us = _pingpong(g.send, g.receive_into, seconds)
+                g.shutdown(False, True)
+        finally:
+            g.close()
+        return us
+
+    def native(seconds: float) -> float:
+        client, server = _tcp_pair()
+        with client, Peer(server, echo):
+            n, _, t = _native._bench_pingpong(client.fileno(), 1, seconds)
+            client.shutdown(socket.SHUT_WR)
+        return t / n * 1e6
+
+    return Scenario(
+        "tcp_pingpong",
+        f"(d) TCP ping-pong, 1 byte each way over {HOST} (round-trip latency)",
+        "us",
+        "stdlib",
+        [
+            Contender("stdlib", "stdlib send + recv_into", stdlib, "native"),
+            Contender("gio", "giosocket send + receive_into", gio, "native"),
+            Contender("native", "native send + recv", native),
+        ],
+    )
