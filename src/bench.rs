@@ -33,8 +33,20 @@ const CHECK_EVERY: u32 = 8;
 /// (end of stream, byte total reached).
 type Step = Result<Option<(u64, u64)>, i32>;
 
-/// Result of a run handed to Python: (calls or packets, bytes, elapsed seconds).
-type Totals = (u64, u64, f64);
+/// Result of a run handed to Python: (calls or packets, bytes, elapsed seconds, CPU seconds
+/// of the looping thread).
+type Totals = (u64, u64, f64, f64);
+
+/// CPU time consumed so far by the calling thread, in seconds.
+fn thread_cpu() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the live timespec; this clock always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
 
 fn check_fd(fd: i64) -> PyResult<RawFd> {
     RawFd::try_from(fd)
@@ -80,6 +92,7 @@ fn drive<L: Looper + Send>(
     stop: Option<&Cancellable>,
     context: &str,
 ) -> PyResult<Totals> {
+    let cpu = thread_cpu();
     let start = Instant::now();
     let deadline = start + limit;
     let (mut packets, mut bytes) = (0u64, 0u64);
@@ -126,7 +139,12 @@ fn drive<L: Looper + Send>(
             Err(errno) => return Err(os_error(py, errno, context)),
         }
     }
-    Ok((packets, bytes, (last - start).as_secs_f64()))
+    Ok((
+        packets,
+        bytes,
+        (last - start).as_secs_f64(),
+        thread_cpu() - cpu,
+    ))
 }
 
 fn syscall_result(n: isize) -> Result<usize, i32> {
@@ -469,7 +487,7 @@ impl Looper for Stream {
 }
 
 /// Native UDP send loop: mode "sendto", "sendmmsg" (`batch` per call) or "gso" (`batch`
-/// segments of `size` per call). Returns (packets, bytes, seconds).
+/// segments of `size` per call). Returns (packets, bytes, seconds, CPU seconds).
 #[pyfunction]
 #[pyo3(name = "_bench_udp_send")]
 #[pyo3(signature = (fd, address, size, mode, batch = 1, seconds = 1.0, max_packets = 0, stop = None))]
@@ -519,7 +537,8 @@ pub fn bench_udp_send(
 }
 
 /// Native UDP receive loop: mode "recv" (one datagram per call) or "recvmmsg" (`batch` per
-/// call, `MSG_WAITFORONE`). `size` = buffer per datagram. Returns (packets, bytes, seconds).
+/// call, `MSG_WAITFORONE`). `size` = buffer per datagram. Returns (packets, bytes, seconds,
+/// CPU seconds).
 #[pyfunction]
 #[pyo3(name = "_bench_udp_recv")]
 #[pyo3(signature = (fd, size, mode, batch = 1, seconds = 1.0, max_packets = 0, stop = None))]
@@ -580,7 +599,7 @@ fn stream_run(
 }
 
 /// Native stream sender: send `total_bytes` in `chunk`-byte calls. Returns (calls, bytes,
-/// seconds).
+/// seconds, CPU seconds).
 #[pyfunction]
 #[pyo3(name = "_bench_stream_send")]
 #[pyo3(signature = (fd, total_bytes, chunk = 262144, seconds = 60.0))]
@@ -596,7 +615,7 @@ pub fn bench_stream_send(
 }
 
 /// Native stream receiver: receive `total_bytes` (or to end of stream) in calls of at most
-/// `chunk` bytes. Returns (calls, bytes, seconds).
+/// `chunk` bytes. Returns (calls, bytes, seconds, CPU seconds).
 #[pyfunction]
 #[pyo3(name = "_bench_stream_recv")]
 #[pyo3(signature = (fd, total_bytes, chunk = 262144, seconds = 60.0))]
@@ -612,7 +631,7 @@ pub fn bench_stream_recv(
 }
 
 /// Native echo server on a connected stream: send back whatever arrives until end of stream
-/// (or a receive timeout). Returns (messages, bytes, seconds).
+/// (or a receive timeout). Returns (messages, bytes, seconds, CPU seconds).
 #[pyfunction]
 #[pyo3(name = "_bench_echo")]
 #[pyo3(signature = (fd, size = 65536, seconds = 60.0))]
@@ -621,7 +640,7 @@ pub fn bench_echo(py: Python<'_>, fd: i64, size: i64, seconds: f64) -> PyResult<
 }
 
 /// Native ping-pong client: send `size` bytes, wait for the `size`-byte echo, repeat. Returns
-/// (round trips, bytes, seconds).
+/// (round trips, bytes, seconds, CPU seconds).
 #[pyfunction]
 #[pyo3(name = "_bench_pingpong")]
 #[pyo3(signature = (fd, size = 1, seconds = 1.0, max_packets = 0))]

@@ -67,11 +67,11 @@ def test_native_send_and_receive_count_packets() -> None:
         rx.setsockopt(
             socket.SOL_SOCKET, socket.SO_RCVTIMEO, (b"\x00" * 8) + (200000).to_bytes(8, "little")
         )
-        packets, sent, _ = native._bench_udp_send(
+        packets, sent, _, _ = native._bench_udp_send(
             tx.fileno(), rx.getsockname(), 64, "sendmmsg", 8, 5.0, 16
         )
         assert packets == 16 and sent == 16 * 64
-        got, received, _ = native._bench_udp_recv(rx.fileno(), 2048, "recvmmsg", 8, 5.0, 16)
+        got, received, _, _ = native._bench_udp_recv(rx.fileno(), 2048, "recvmmsg", 8, 5.0, 16)
         assert got == 16 and received == 16 * 64
 
 

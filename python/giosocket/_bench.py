@@ -41,8 +41,8 @@ class Profile:
 
 
 PROFILES = {
-    "full": Profile("full", seconds=1.0, rounds=5, tcp_bytes=1 << 30),
-    "quick": Profile("quick", seconds=0.4, rounds=3, tcp_bytes=256 << 20),
+    "full": Profile("full", seconds=0.6, rounds=9, tcp_bytes=1 << 30),
+    "quick": Profile("quick", seconds=0.25, rounds=5, tcp_bytes=256 << 20),
     "smoke": Profile("smoke", seconds=0.05, rounds=1, tcp_bytes=4 << 20),
 }
 
@@ -129,7 +129,11 @@ def _ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-UNIT_NAMES = {"pps": "packets/s", "MB/s": "MB/s", "us": "us per round trip (lower is better)"}
+UNIT_NAMES = {"pps": "packets/s", "MB/s": "MB/s", "us": "us per round trip, lower is better"}
+CLOCK_NAMES = {
+    "cpu": "per CPU-second of the calling thread",
+    "wall": "wall clock",
+}
 
 
 def report(scenarios: list[Scenario], profile: Profile, info: dict[str, Any], out: TextIO) -> None:
@@ -139,12 +143,18 @@ def report(scenarios: list[Scenario], profile: Profile, info: dict[str, Any], ou
         f"{profile.seconds:g} s per contender\n"
         f"machine: {info['nproc']} CPUs, {info['cpu']}, Linux {info['kernel']}, "
         f"Python {info['python']}, {info['build']} build\n"
-        "x stdlib / x native = speed relative to the stdlib / native reference "
+        "x stdlib / x native = speed relative to the stdlib / the native reference "
         "(above 1 = faster)\n"
+        "Throughputs divide by the calling thread's CPU time (the per-call cost, robust to other\n"
+        "load); the wall column divides by elapsed time.\n"
     )
     for sc in scenarios:
-        out.write(f"\n{sc.title} [{UNIT_NAMES[sc.unit]}]\n")
-        out.write(f"  {'contender':<34} {'median':>9} {'x stdlib':>9} {'x native':>9}  reference\n")
+        other = "wall" if sc.clock == "cpu" else "cpu"
+        out.write(f"\n{sc.title}\n  [{UNIT_NAMES[sc.unit]}, {CLOCK_NAMES[sc.clock]}]\n")
+        out.write(
+            f"  {'contender':<34} {'median':>9} {'x stdlib':>9} {'x native':>9} {other:>9}"
+            "  native reference\n"
+        )
         for c in sc.contenders:
             if c.missing is not None or c.error is not None:
                 why = f"n/a ({c.missing})" if c.missing is not None else f"ERROR {c.error}"
@@ -152,9 +162,10 @@ def report(scenarios: list[Scenario], profile: Profile, info: dict[str, Any], ou
                 continue
             ref = sc.get(c.native) if c.native else None
             out.write(
-                f"  {c.label:<34} {_fmt(c.median, sc.unit):>9} "
+                f"  {c.label:<34} {_fmt(sc.median(c.key), sc.unit):>9} "
                 f"{_ratio(sc.ratio(c.key, sc.stdlib)):>9} "
-                f"{_ratio(sc.ratio(c.key, c.native)):>9}  {ref.label if ref else ''}\n"
+                f"{_ratio(sc.ratio(c.key, c.native)):>9} "
+                f"{_fmt(sc.median(c.key, other), sc.unit):>9}  {ref.label if ref else ''}\n"
             )
     out.write("\nTargets\n")
     for t in evaluate_targets(scenarios):
@@ -195,6 +206,7 @@ def to_json(scenarios: list[Scenario], profile: Profile, info: dict[str, Any]) -
                 "key": sc.key,
                 "title": sc.title,
                 "unit": sc.unit,
+                "clock": sc.clock,
                 "higher_is_better": sc.higher_is_better,
                 "results": [
                     {
@@ -202,8 +214,12 @@ def to_json(scenarios: list[Scenario], profile: Profile, info: dict[str, Any]) -
                         "label": c.label,
                         "status": "n/a" if c.missing else "error" if c.error else "ok",
                         "reason": c.missing or c.error,
-                        "median": c.median,
-                        "samples": c.samples,
+                        "median": sc.median(c.key),
+                        "median_cpu": sc.median(c.key, "cpu"),
+                        "median_wall": sc.median(c.key, "wall"),
+                        "samples": [
+                            {"units": x.units, "wall": x.wall, "cpu": x.cpu} for x in c.samples
+                        ],
                         "vs_stdlib": sc.ratio(c.key, sc.stdlib),
                         "native_reference": c.native,
                         "vs_native": sc.ratio(c.key, c.native),
@@ -235,9 +251,9 @@ def plot(results: dict[str, Any], path: str) -> None:
         values = [r["median"] / (1e6 if sc["unit"] == "pps" else 1) for r in rows]
         ax.barh(labels, values, color=[colors.get(r["key"].split("_")[0], "#888") for r in rows])
         ax.invert_yaxis()
-        unit = {"pps": "M packets/s", "MB/s": "MB/s", "us": "us per round trip (lower is better)"}
+        unit = {"pps": "M packets/s", "MB/s": "MB/s", "us": "us per round trip, lower is better"}
         ax.set_title(sc["title"], fontsize=9, loc="left")
-        ax.set_xlabel(unit[sc["unit"]], fontsize=8)
+        ax.set_xlabel(f"{unit[sc['unit']]} ({CLOCK_NAMES[sc['clock']]})", fontsize=8)
         ax.tick_params(labelsize=8)
     m = results["machine"]
     fig.suptitle(

@@ -41,29 +41,40 @@ class Unavailable(Exception):
 
 
 @dataclass
+class Sample:
+    """One timed run: ``units`` done (packets, bytes or round trips) in ``wall`` seconds, of
+    which the timed thread spent ``cpu`` seconds on a CPU."""
+
+    units: float
+    wall: float
+    cpu: float
+
+
+@dataclass
 class Contender:
-    """One way of doing a scenario's job; ``run(seconds)`` returns one sample."""
+    """One way of doing a scenario's job; ``run(seconds)`` returns one :class:`Sample`."""
 
     key: str
     label: str
-    run: Callable[[float], float]
+    run: Callable[[float], Sample]
     native: str | None = None
     missing: str | None = None
-    samples: list[float] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
     error: str | None = None
-
-    @property
-    def median(self) -> float | None:
-        return statistics.median(self.samples) if self.samples else None
 
 
 @dataclass
 class Scenario:
-    """A job, its unit and its contenders; ``stdlib`` names the baseline contender."""
+    """A job, its unit and its contenders; ``stdlib`` names the baseline contender.
+
+    ``clock`` says which time the headline figure divides by: "cpu" (the timed thread's CPU
+    time: the per-call cost, robust to other load on the machine) or "wall" (latency).
+    """
 
     key: str
     title: str
     unit: str
+    clock: str
     stdlib: str
     contenders: list[Contender]
 
@@ -74,14 +85,26 @@ class Scenario:
     def get(self, key: str) -> Contender | None:
         return next((c for c in self.contenders if c.key == key), None)
 
+    def value(self, sample: Sample, clock: str) -> float:
+        """The sample in this scenario's unit (pps, MB/s or us per round trip)."""
+        t = sample.cpu if clock == "cpu" else sample.wall
+        if self.unit == "us":
+            return t / sample.units * 1e6 if sample.units else float("inf")
+        rate = sample.units / t if t > 0 else 0.0
+        return rate / 1e6 if self.unit == "MB/s" else rate
+
+    def median(self, key: str | None, clock: str | None = None) -> float | None:
+        c = self.get(key) if key else None
+        if c is None or not c.samples:
+            return None
+        return statistics.median(self.value(s, clock or self.clock) for s in c.samples)
+
     def ratio(self, key: str, ref: str | None) -> float | None:
-        """Speed of ``key`` relative to ``ref`` (above 1 = faster)."""
-        a, b = self.get(key), self.get(ref) if ref else None
-        if a is None or b is None or a.median is None or b.median is None:
+        """Speed of ``key`` relative to ``ref`` on the headline clock (above 1 = faster)."""
+        a, b = self.median(key), self.median(ref)
+        if a is None or b is None or a <= 0 or b <= 0:
             return None
-        if a.median <= 0 or b.median <= 0:
-            return None
-        return a.median / b.median if self.higher_is_better else b.median / a.median
+        return a / b if self.higher_is_better else b / a
 
 
 # --------------------------------------------------------------------------------------
@@ -115,10 +138,11 @@ def _wrap(s: socket.socket) -> giosocket.Socket:
     return giosocket.Socket.new_from_fd(s.detach())
 
 
-def _loop1(fn: Callable[[Any], int], a: Any, seconds: float) -> tuple[int, int, float]:
-    """Call ``fn(a)`` for ``seconds``: (calls, sum of results, elapsed)."""
+def _loop1(fn: Callable[[Any], int], a: Any, seconds: float) -> tuple[int, int, float, float]:
+    """Call ``fn(a)`` for ``seconds``: (calls, sum of results, wall, thread CPU seconds)."""
     calls = total = 0
     block = range(BLOCK)
+    cpu = time.thread_time()
     start = now = time.perf_counter()
     deadline = start + seconds
     while now < deadline:
@@ -126,13 +150,16 @@ def _loop1(fn: Callable[[Any], int], a: Any, seconds: float) -> tuple[int, int, 
             total += fn(a)
         calls += BLOCK
         now = time.perf_counter()
-    return calls, total, now - start
+    return calls, total, now - start, time.thread_time() - cpu
 
 
-def _loop2(fn: Callable[[Any, Any], int], a: Any, b: Any, seconds: float) -> tuple[int, int, float]:
-    """Call ``fn(a, b)`` for ``seconds``: (calls, sum of results, elapsed)."""
+def _loop2(
+    fn: Callable[[Any, Any], int], a: Any, b: Any, seconds: float
+) -> tuple[int, int, float, float]:
+    """Call ``fn(a, b)`` for ``seconds``: (calls, sum of results, wall, thread CPU seconds)."""
     calls = total = 0
     block = range(BLOCK)
+    cpu = time.thread_time()
     start = now = time.perf_counter()
     deadline = start + seconds
     while now < deadline:
@@ -140,7 +167,7 @@ def _loop2(fn: Callable[[Any, Any], int], a: Any, b: Any, seconds: float) -> tup
             total += fn(a, b)
         calls += BLOCK
         now = time.perf_counter()
-    return calls, total, now - start
+    return calls, total, now - start, time.thread_time() - cpu
 
 
 def _has(*names: str) -> None:
@@ -163,41 +190,41 @@ def udp_send_scenario() -> Scenario:
     addr = sink.getsockname()
     payload = bytes(range(PAYLOAD))
 
-    def stdlib(seconds: float) -> float:
+    def stdlib(seconds: float) -> Sample:
         with _udp() as s:
-            calls, _, t = _loop2(s.sendto, payload, addr, seconds)
-        return calls / t
+            calls, _, wall, cpu = _loop2(s.sendto, payload, addr, seconds)
+        return Sample(calls, wall, cpu)
 
-    def gio_send_to(seconds: float) -> float:
+    def gio_send_to(seconds: float) -> Sample:
         g = _wrap(_udp())
         try:
-            calls, _, t = _loop2(
+            calls, _, wall, cpu = _loop2(
                 g.send_to, giosocket.InetSocketAddress(HOST, addr[1]), payload, seconds
             )
         finally:
             g.close()
-        return calls / t
+        return Sample(calls, wall, cpu)
 
-    def gio_send_to_tuple(seconds: float) -> float:
+    def gio_send_to_tuple(seconds: float) -> Sample:
         g = _wrap(_udp())
         try:
-            calls, _, t = _loop2(g.send_to, addr, payload, seconds)
+            calls, _, wall, cpu = _loop2(g.send_to, addr, payload, seconds)
         finally:
             g.close()
-        return calls / t
+        return Sample(calls, wall, cpu)
 
-    def gio_send_messages(seconds: float) -> float:
+    def gio_send_messages(seconds: float) -> Sample:
         _has("OutputMessage", "send_messages")
         target = giosocket.InetSocketAddress(HOST, addr[1])
         msgs = [giosocket.OutputMessage(target, [payload]) for _ in range(BATCH)]  # type: ignore[attr-defined]
         g = _wrap(_udp())
         try:
-            _, sent, t = _loop1(g.send_messages, msgs, seconds)  # type: ignore[attr-defined]
+            _, sent, wall, cpu = _loop1(g.send_messages, msgs, seconds)  # type: ignore[attr-defined]
         finally:
             g.close()
-        return sent / t
+        return Sample(sent, wall, cpu)
 
-    def gio_gso(seconds: float) -> float:
+    def gio_gso(seconds: float) -> Sample:
         _has("UdpSegmentMessage", "send_message")
         target = giosocket.InetSocketAddress(HOST, addr[1])
         seg = [giosocket.UdpSegmentMessage(PAYLOAD)]  # type: ignore[attr-defined]
@@ -209,23 +236,23 @@ def udp_send_scenario() -> Scenario:
                 send(vectors, seg)
             except OSError as exc:
                 raise _gso_error(exc) from exc
-            _, sent, t = _loop2(send, vectors, seg, seconds)
+            _, sent, wall, cpu = _loop2(send, vectors, seg, seconds)
         finally:
             g.close()
-        return sent / PAYLOAD / t
+        return Sample(sent / PAYLOAD, wall, cpu)
 
-    def native(mode: str, batch: int) -> Callable[[float], float]:
-        def run(seconds: float) -> float:
+    def native(mode: str, batch: int) -> Callable[[float], Sample]:
+        def run(seconds: float) -> Sample:
             with _udp() as s:
                 try:
-                    packets, _, t = _native._bench_udp_send(
+                    packets, _, wall, cpu = _native._bench_udp_send(
                         s.fileno(), addr, PAYLOAD, mode, batch, seconds
                     )
                 except OSError as exc:
                     if mode == "gso":
                         raise _gso_error(exc) from exc
                     raise
-            return packets / t
+            return Sample(packets, wall, cpu)
 
         return run
 
@@ -233,6 +260,7 @@ def udp_send_scenario() -> Scenario:
         "udp_send",
         f"(a) UDP send, {PAYLOAD}-byte datagrams to {HOST}",
         "pps",
+        "cpu",
         "stdlib_sendto",
         [
             Contender("stdlib_sendto", "stdlib socket.sendto", stdlib, "native_sendto"),
@@ -278,6 +306,7 @@ payload = bytes(range(size))
 send = sock.send_to
 calls = 0
 rng = range(block)
+cpu = time.thread_time()
 start = now = time.perf_counter()
 deadline = start + seconds
 while now < deadline:
@@ -285,7 +314,8 @@ while now < deadline:
         send(addr, payload, None)
     calls += block
     now = time.perf_counter()
-print(json.dumps({"calls": calls, "elapsed": now - start, "python": sys.version.split()[0]}))
+cpu = time.thread_time() - cpu
+print(json.dumps({"calls": calls, "wall": now - start, "cpu": cpu}))
 """
 
 _GI_CHECK = "import gi; gi.require_version('Gio', '2.0'); from gi.repository import Gio"
@@ -316,8 +346,8 @@ def _find_gi_python() -> str:
     )
 
 
-def _pygobject(addr: tuple[str, int]) -> Callable[[float], float]:
-    def run(seconds: float) -> float:
+def _pygobject(addr: tuple[str, int]) -> Callable[[float], Sample]:
+    def run(seconds: float) -> Sample:
         exe = _find_gi_python()
         args = [exe, "-c", _GI_SCRIPT, addr[0], str(addr[1]), str(seconds), str(PAYLOAD)]
         done = subprocess.run(
@@ -326,7 +356,7 @@ def _pygobject(addr: tuple[str, int]) -> Callable[[float], float]:
         if done.returncode != 0:
             raise RuntimeError(f"PyGObject run failed: {done.stderr.strip()[-300:]}")
         out = json.loads(done.stdout.strip().splitlines()[-1])
-        return float(out["calls"]) / float(out["elapsed"])
+        return Sample(float(out["calls"]), float(out["wall"]), float(out["cpu"]))
 
     return run
 
@@ -392,14 +422,14 @@ def _receiver() -> socket.socket:
 def udp_recv_scenario() -> Scenario:
     """Receive datagrams as fast as possible while a native GSO flood feeds the socket."""
 
-    def stdlib(seconds: float) -> float:
+    def stdlib(seconds: float) -> Sample:
         with _receiver() as r, Flood(r.getsockname()):
             buf = bytearray(DGRAM_BUF)
             r.recv_into(buf)
-            calls, _, t = _loop1(r.recv_into, buf, seconds)
-        return calls / t
+            calls, _, wall, cpu = _loop1(r.recv_into, buf, seconds)
+        return Sample(calls, wall, cpu)
 
-    def gio_receive_into(seconds: float) -> float:
+    def gio_receive_into(seconds: float) -> Sample:
         r = _receiver()
         addr = r.getsockname()
         g = _wrap(r)
@@ -408,12 +438,12 @@ def udp_recv_scenario() -> Scenario:
             with Flood(addr):
                 buf = bytearray(DGRAM_BUF)
                 g.receive_into(buf)
-                calls, _, t = _loop1(g.receive_into, buf, seconds)
+                calls, _, wall, cpu = _loop1(g.receive_into, buf, seconds)
         finally:
             g.close()
-        return calls / t
+        return Sample(calls, wall, cpu)
 
-    def gio_receive_messages(seconds: float) -> float:
+    def gio_receive_messages(seconds: float) -> Sample:
         _has("InputMessage", "receive_messages")
         msgs = [giosocket.InputMessage([bytearray(DGRAM_BUF)]) for _ in range(BATCH)]  # type: ignore[attr-defined]
         r = _receiver()
@@ -423,17 +453,19 @@ def udp_recv_scenario() -> Scenario:
         try:
             with Flood(addr):
                 g.receive_into(bytearray(DGRAM_BUF))
-                _, packets, t = _loop2(g.receive_messages, msgs, MSG_WAITFORONE, seconds)  # type: ignore[attr-defined]
+                _, packets, wall, cpu = _loop2(g.receive_messages, msgs, MSG_WAITFORONE, seconds)  # type: ignore[attr-defined]
         finally:
             g.close()
-        return packets / t
+        return Sample(packets, wall, cpu)
 
-    def native(mode: str, batch: int) -> Callable[[float], float]:
-        def run(seconds: float) -> float:
+    def native(mode: str, batch: int) -> Callable[[float], Sample]:
+        def run(seconds: float) -> Sample:
             with _receiver() as r, Flood(r.getsockname()):
                 r.recv_into(bytearray(DGRAM_BUF))
-                packets, _, t = _native._bench_udp_recv(r.fileno(), DGRAM_BUF, mode, batch, seconds)
-            return packets / t
+                packets, _, wall, cpu = _native._bench_udp_recv(
+                    r.fileno(), DGRAM_BUF, mode, batch, seconds
+                )
+            return Sample(packets, wall, cpu)
 
         return run
 
@@ -441,6 +473,7 @@ def udp_recv_scenario() -> Scenario:
         "udp_recv",
         f"(b) UDP receive, {PAYLOAD}-byte datagrams from a native flood",
         "pps",
+        "cpu",
         "stdlib_recv_into",
         [
             Contender("stdlib_recv_into", "stdlib socket.recv_into", stdlib, "native_recv"),
@@ -501,16 +534,17 @@ class Peer:
             raise RuntimeError(f"native peer failed: {self.error}")
 
 
-def _drain(fn: Callable[[Any], int], buf: bytearray, total: int) -> float:
-    """Receive ``total`` bytes with ``fn(buf)``; returns the elapsed seconds."""
+def _drain(fn: Callable[[Any], int], buf: bytearray, total: int) -> Sample:
+    """Receive ``total`` bytes with ``fn(buf)``."""
     got = 0
+    cpu = time.thread_time()
     start = time.perf_counter()
     while got < total:
         n = fn(buf)
         if not n:
             raise RuntimeError(f"stream ended after {got} of {total} bytes")
         got += n
-    return time.perf_counter() - start
+    return Sample(got, time.perf_counter() - start, time.thread_time() - cpu)
 
 
 def tcp_bulk_scenario(total: int) -> Scenario:
@@ -519,35 +553,36 @@ def tcp_bulk_scenario(total: int) -> Scenario:
     def sender(fd: int) -> object:
         return _native._bench_stream_send(fd, total, STREAM_BUF, 600.0)
 
-    def stdlib(_: float) -> float:
+    def stdlib(_: float) -> Sample:
         client, server = _tcp_pair()
         with server, Peer(client, sender):
-            t = _drain(server.recv_into, bytearray(STREAM_BUF), total)
-        return total / t / 1e6
+            return _drain(server.recv_into, bytearray(STREAM_BUF), total)
 
-    def gio_receive_into(_: float) -> float:
+    def gio_receive_into(_: float) -> Sample:
         client, server = _tcp_pair()
         g = _wrap(server)
         g.timeout = 5.0
         try:
             with Peer(client, sender):
-                t = _drain(g.receive_into, bytearray(STREAM_BUF), total)
+                return _drain(g.receive_into, bytearray(STREAM_BUF), total)
         finally:
             g.close()
-        return total / t / 1e6
 
-    def native(_: float) -> float:
+    def native(_: float) -> Sample:
         client, server = _tcp_pair()
         with server, Peer(client, sender):
-            _, got, t = _native._bench_stream_recv(server.fileno(), total, STREAM_BUF, 600.0)
+            _, got, wall, cpu = _native._bench_stream_recv(
+                server.fileno(), total, STREAM_BUF, 600.0
+            )
         if got != total:
             raise RuntimeError(f"stream ended after {got} of {total} bytes")
-        return total / t / 1e6
+        return Sample(got, wall, cpu)
 
     return Scenario(
         "tcp_bulk",
         f"(c) TCP bulk receive, {total >> 20} MiB over {HOST}, {STREAM_BUF >> 10} KiB buffer",
         "MB/s",
+        "cpu",
         "stdlib_recv_into",
         [
             Contender("stdlib_recv_into", "stdlib socket.recv_into", stdlib, "native_recv"),
@@ -561,11 +596,12 @@ def tcp_bulk_scenario(total: int) -> Scenario:
 
 def _pingpong(
     send: Callable[[bytes], int], recv_into: Callable[[bytearray], int], seconds: float
-) -> float:
-    """Round trips of one byte for ``seconds``; returns microseconds per round trip."""
+) -> Sample:
+    """Round trips of one byte for ``seconds``."""
     msg, buf = b"x", bytearray(1)
     n = 0
     block = range(16)
+    cpu = time.thread_time()
     start = now = time.perf_counter()
     deadline = start + seconds
     while now < deadline:
@@ -574,7 +610,7 @@ def _pingpong(
             recv_into(buf)
         n += 16
         now = time.perf_counter()
-    return (now - start) / n * 1e6
+    return Sample(n, now - start, time.thread_time() - cpu)
 
 
 def tcp_pingpong_scenario() -> Scenario:
@@ -583,36 +619,37 @@ def tcp_pingpong_scenario() -> Scenario:
     def echo(fd: int) -> object:
         return _native._bench_echo(fd, 65536, 600.0)
 
-    def stdlib(seconds: float) -> float:
+    def stdlib(seconds: float) -> Sample:
         client, server = _tcp_pair()
         with client, Peer(server, echo):
-            us = _pingpong(client.send, client.recv_into, seconds)
+            sample = _pingpong(client.send, client.recv_into, seconds)
             client.shutdown(socket.SHUT_WR)
-        return us
+        return sample
 
-    def gio(seconds: float) -> float:
+    def gio(seconds: float) -> Sample:
         client, server = _tcp_pair()
         g = _wrap(client)
         g.timeout = 5.0
         try:
             with Peer(server, echo):
-                us = _pingpong(g.send, g.receive_into, seconds)
+                sample = _pingpong(g.send, g.receive_into, seconds)
                 g.shutdown(False, True)
         finally:
             g.close()
-        return us
+        return sample
 
-    def native(seconds: float) -> float:
+    def native(seconds: float) -> Sample:
         client, server = _tcp_pair()
         with client, Peer(server, echo):
-            n, _, t = _native._bench_pingpong(client.fileno(), 1, seconds)
+            n, _, wall, cpu = _native._bench_pingpong(client.fileno(), 1, seconds)
             client.shutdown(socket.SHUT_WR)
-        return t / n * 1e6
+        return Sample(n, wall, cpu)
 
     return Scenario(
         "tcp_pingpong",
         f"(d) TCP ping-pong, 1 byte each way over {HOST} (round-trip latency)",
         "us",
+        "wall",
         "stdlib",
         [
             Contender("stdlib", "stdlib send + recv_into", stdlib, "native"),
