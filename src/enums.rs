@@ -16,9 +16,11 @@ pub enum Kind {
     Condition,
     /// `UnixSocketAddressType`
     UnixAddressType,
+    /// `PollableReturn`
+    Pollable,
 }
 
-static CLASSES: [PyOnceLock<Py<PyAny>>; 5] = [const { PyOnceLock::new() }; 5];
+static CLASSES: [PyOnceLock<Py<PyAny>>; 6] = [const { PyOnceLock::new() }; 6];
 
 impl Kind {
     fn name(self) -> &'static str {
@@ -28,6 +30,7 @@ impl Kind {
             Kind::Protocol => "SocketProtocol",
             Kind::Condition => "IOCondition",
             Kind::UnixAddressType => "UnixSocketAddressType",
+            Kind::Pollable => "PollableReturn",
         }
     }
 }

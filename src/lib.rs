@@ -6,15 +6,19 @@ mod aio;
 mod bench;
 mod buffer;
 mod cancellable;
+mod cmsg;
 mod connection;
+mod control;
 mod credentials;
 mod enums;
 mod error;
 mod io;
 mod lifecycle;
+mod messages;
 mod multicast;
 mod socket;
 mod sys;
+mod vectors;
 mod wait;
 
 use pyo3::prelude::*;
@@ -46,5 +50,14 @@ fn _giosocket(m: &Bound<'_, PyModule>) -> PyResult<()> {
             &f,
         )?;
     }
+    m.add_class::<vectors::OutputVector>()?;
+    m.add_class::<vectors::InputVector>()?;
+    m.add_class::<messages::OutputMessage>()?;
+    m.add_class::<messages::InputMessage>()?;
+    m.add_class::<control::SocketControlMessage>()?;
+    m.add_class::<control::fd::UnixFDMessage>()?;
+    m.add_class::<control::creds::UnixCredentialsMessage>()?;
+    m.add_class::<control::udp::UdpSegmentMessage>()?;
+    messages::add_flags(m)?;
     Ok(())
 }

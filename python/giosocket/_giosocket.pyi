@@ -1,14 +1,15 @@
 """Type stubs for giosocket's native module (kept honest by ``python -m mypy.stubtest giosocket``)."""
 
 import os
-from collections.abc import Callable
-from typing import Any, TypeVar, final
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final, TypeVar, final
 
 from typing_extensions import Buffer, Self, TypeAlias, disjoint_base
 
 from ._enums import (
     IOCondition,
     IOErrorEnum,
+    PollableReturn,
     SocketFamily,
     SocketProtocol,
     SocketType,
@@ -17,12 +18,34 @@ from ._enums import (
 from .connection import SocketConnection
 
 __all__ = [
+    "MSG_CMSG_CLOEXEC",
+    "MSG_CONFIRM",
+    "MSG_CTRUNC",
+    "MSG_DONTROUTE",
+    "MSG_DONTWAIT",
+    "MSG_EOR",
+    "MSG_ERRQUEUE",
+    "MSG_MORE",
+    "MSG_NOSIGNAL",
+    "MSG_OOB",
+    "MSG_PEEK",
+    "MSG_TRUNC",
+    "MSG_WAITALL",
+    "MSG_WAITFORONE",
     "Cancellable",
     "Credentials",
     "InetAddress",
     "InetSocketAddress",
+    "InputMessage",
+    "InputVector",
+    "OutputMessage",
+    "OutputVector",
     "Socket",
     "SocketAddress",
+    "SocketControlMessage",
+    "UdpSegmentMessage",
+    "UnixCredentialsMessage",
+    "UnixFDMessage",
     "UnixSocketAddress",
     "_InFlight",
     "_io_error_from_errno",
@@ -40,6 +63,24 @@ _AddressLike: TypeAlias = (
     | os.PathLike[str]
     | os.PathLike[bytes]
 )
+_OutputVectors: TypeAlias = Buffer | Sequence[OutputVector | Buffer | list[int]]
+_InputVectors: TypeAlias = Buffer | Sequence[InputVector | Buffer]
+_ControlMessages: TypeAlias = SocketControlMessage | Iterable[SocketControlMessage]
+_M = TypeVar("_M", bound=SocketControlMessage)
+MSG_OOB: Final[int]
+MSG_PEEK: Final[int]
+MSG_DONTROUTE: Final[int]
+MSG_CTRUNC: Final[int]
+MSG_TRUNC: Final[int]
+MSG_DONTWAIT: Final[int]
+MSG_EOR: Final[int]
+MSG_WAITALL: Final[int]
+MSG_CONFIRM: Final[int]
+MSG_ERRQUEUE: Final[int]
+MSG_NOSIGNAL: Final[int]
+MSG_MORE: Final[int]
+MSG_WAITFORONE: Final[int]
+MSG_CMSG_CLOEXEC: Final[int]
 
 @final
 class Cancellable:
@@ -250,6 +291,43 @@ class Socket:
     def receive_bytes_from(
         self, size: int, timeout_us: int, cancellable: Cancellable | None = None
     ) -> tuple[bytes, SocketAddress | None]: ...
+    # messages
+    def send_message(
+        self,
+        address: _AddressLike | None,
+        vectors: _OutputVectors | None,
+        messages: _ControlMessages | None = None,
+        flags: int = 0,
+        cancellable: Cancellable | None = None,
+    ) -> int: ...
+    def send_message_with_timeout(
+        self,
+        address: _AddressLike | None,
+        vectors: _OutputVectors | None,
+        messages: _ControlMessages | None,
+        flags: int,
+        timeout_us: int,
+        cancellable: Cancellable | None = None,
+    ) -> tuple[PollableReturn, int]: ...
+    def send_messages(
+        self,
+        messages: Iterable[OutputMessage],
+        flags: int = 0,
+        cancellable: Cancellable | None = None,
+    ) -> int: ...
+    def receive_message(
+        self,
+        vectors: _InputVectors | None = None,
+        flags: int = 0,
+        cancellable: Cancellable | None = None,
+    ) -> tuple[int, SocketAddress | None, list[SocketControlMessage], int]: ...
+    def receive_messages(
+        self,
+        messages: Iterable[InputMessage],
+        flags: int = 0,
+        cancellable: Cancellable | None = None,
+    ) -> int: ...
+    def set_udp_gro(self, enabled: bool) -> bool: ...
     # options and state
     def get_family(self) -> SocketFamily: ...
     def get_socket_type(self) -> SocketType: ...
@@ -410,3 +488,125 @@ def _bench_pingpong(
     fd: int, size: int = 1, seconds: float = 1.0, max_packets: int = 0
 ) -> tuple[int, int, float, float]: ...
 def _bench_build_profile() -> str: ...
+
+@final
+class OutputVector:
+    """A buffer to gather from when sending (GIO's GOutputVector); borrowed, never copied."""
+
+    def __new__(cls, buffer: _ReadableBuffer) -> Self: ...
+    @property
+    def buffer(self) -> _ReadableBuffer: ...
+    @property
+    def size(self) -> int: ...
+
+@final
+class InputVector:
+    """A writable buffer to scatter into when receiving (GIO's GInputVector)."""
+
+    def __new__(cls, buffer: _WritableBuffer) -> Self: ...
+    @property
+    def buffer(self) -> _WritableBuffer: ...
+    @property
+    def size(self) -> int: ...
+
+@final
+class OutputMessage:
+    """One datagram for ``Socket.send_messages`` (GIO's GOutputMessage); reusable."""
+
+    def __new__(
+        cls,
+        address: _AddressLike | None = None,
+        vectors: _OutputVectors | None = None,
+        control_messages: _ControlMessages | None = None,
+    ) -> Self: ...
+    @property
+    def address(self) -> _AddressLike | None: ...
+    @address.setter
+    def address(self, value: _AddressLike | None) -> None: ...
+    @property
+    def vectors(self) -> _OutputVectors: ...
+    @vectors.setter
+    def vectors(self, value: _OutputVectors | None) -> None: ...
+    @property
+    def control_messages(self) -> list[SocketControlMessage]: ...
+    @control_messages.setter
+    def control_messages(self, value: _ControlMessages | None) -> None: ...
+    @property
+    def bytes_sent(self) -> int: ...
+    @bytes_sent.setter
+    def bytes_sent(self, value: int) -> None: ...
+
+@final
+class InputMessage:
+    """A reusable datagram slot for ``Socket.receive_messages`` (GIO's GInputMessage)."""
+
+    def __new__(
+        cls,
+        vectors: _InputVectors | None,
+        want_control_messages: bool = False,
+        control_size: int = 2048,
+    ) -> Self: ...
+    @property
+    def vectors(self) -> _InputVectors | None: ...
+    @property
+    def address(self) -> SocketAddress | None: ...
+    @property
+    def bytes_received(self) -> int: ...
+    @property
+    def flags(self) -> int: ...
+    @property
+    def control_messages(self) -> list[SocketControlMessage]: ...
+
+@disjoint_base
+class SocketControlMessage:
+    """Base of control messages (GIO's GSocketControlMessage).
+
+    ``SocketControlMessage(level, msg_type, data=b"")`` is a generic message (unknown
+    received control messages arrive as such). Subclasses override ``get_level``,
+    ``get_msg_type`` and ``serialize``; registered ones (``register``) also provide a
+    classmethod ``deserialize(level, msg_type, data) -> instance | None``.
+    """
+
+    def __new__(cls, *args: object, **kwargs: object) -> Self: ...
+    def get_level(self) -> int: ...
+    def get_msg_type(self) -> int: ...
+    def get_size(self) -> int: ...
+    def serialize(self) -> bytes: ...
+    @staticmethod
+    def register(message_class: type[_M]) -> type[_M]: ...
+    @staticmethod
+    def unregister(message_class: type[SocketControlMessage]) -> bool: ...
+
+@final
+class UnixFDMessage(SocketControlMessage):
+    """File descriptors passed over UNIX sockets (SCM_RIGHTS); owns its fds."""
+
+    def __new__(cls, fds: Iterable[int] = ()) -> Self: ...
+    def append_fd(self, fd: int) -> bool: ...
+    def steal_fds(self) -> list[int]: ...
+    def get_fd_list(self) -> list[int]: ...
+    @property
+    def fd_list(self) -> list[int]: ...
+    def __len__(self) -> int: ...
+
+@final
+class UnixCredentialsMessage(SocketControlMessage):
+    """Process credentials over UNIX sockets (SCM_CREDENTIALS)."""
+
+    def __new__(cls, credentials: Credentials | None = None) -> Self: ...
+    @staticmethod
+    def is_supported() -> bool: ...
+    def get_credentials(self) -> Credentials: ...
+    @property
+    def credentials(self) -> Credentials: ...
+
+@final
+class UdpSegmentMessage(SocketControlMessage):
+    """UDP GSO segment size on send; GRO segment size on receive (Linux)."""
+
+    def __new__(cls, segment_size: int) -> Self: ...
+    @staticmethod
+    def is_supported() -> bool: ...
+    def get_segment_size(self) -> int: ...
+    @property
+    def segment_size(self) -> int: ...

@@ -1,4 +1,6 @@
 //! Data transfer methods of `Socket`, one module per family of calls. All of them run their
 //! syscalls through `Socket::io`, the single retry/wait loop.
 
+pub mod batch;
+pub mod message;
 pub mod stream;

@@ -1,0 +1,126 @@
+//! `UdpSegmentMessage`: Linux UDP generic segmentation offload (GSO) on send, and the
+//! segment size of a coalesced datagram (GRO) on receive. Beyond GIO.
+
+use std::sync::OnceLock;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use super::SocketControlMessage;
+
+/// `UDP_SEGMENT` (linux/udp.h): cmsg and socket option carrying the GSO segment size (u16).
+pub const UDP_SEGMENT: i32 = 103;
+/// `UDP_GRO` (linux/udp.h): socket option enabling GRO; cmsg carrying the segment size (int).
+pub const UDP_GRO: i32 = 104;
+
+/// Whether the running kernel supports `opt` on UDP sockets (probed once, on a fresh socket).
+fn probe(opt: i32) -> bool {
+    // SAFETY: plain syscalls on a socket we create and close here; results checked.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return false;
+        }
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        let rc = libc::getsockopt(
+            fd,
+            libc::SOL_UDP,
+            opt,
+            (&mut value as *mut libc::c_int).cast(),
+            &mut len,
+        );
+        libc::close(fd);
+        rc == 0
+    }
+}
+
+/// Whether UDP GSO (`UDP_SEGMENT`) is available.
+pub fn gso_supported() -> bool {
+    static SUPPORTED: OnceLock<bool> = OnceLock::new();
+    *SUPPORTED.get_or_init(|| probe(UDP_SEGMENT))
+}
+
+/// Whether UDP GRO (`UDP_GRO`) is available.
+pub fn gro_supported() -> bool {
+    static SUPPORTED: OnceLock<bool> = OnceLock::new();
+    *SUPPORTED.get_or_init(|| probe(UDP_GRO))
+}
+
+/// `UdpSegmentMessage(segment_size)`: sent with one large buffer, the kernel splits it into
+/// datagrams of `segment_size` bytes (the last may be shorter). Received (with
+/// `Socket.set_udp_gro(True)`), it tells the size of the datagrams coalesced into the buffer.
+#[pyclass(extends = SocketControlMessage, frozen, module = "giosocket", skip_from_py_object)]
+pub struct UdpSegmentMessage {
+    segment_size: u16,
+}
+
+impl UdpSegmentMessage {
+    /// A received GRO segment size (as a UDP_SEGMENT message, so it can be sent on as is).
+    pub fn create(py: Python<'_>, size: u16) -> PyResult<Bound<'_, Self>> {
+        let init =
+            PyClassInitializer::from(SocketControlMessage::header(libc::SOL_UDP, UDP_SEGMENT))
+                .add_subclass(UdpSegmentMessage { segment_size: size });
+        Bound::new(py, init)
+    }
+
+    /// The UDP_SEGMENT payload (u16, native order).
+    pub fn payload(&self) -> [u8; 2] {
+        self.segment_size.to_ne_bytes()
+    }
+}
+
+#[pymethods]
+impl UdpSegmentMessage {
+    /// `UdpSegmentMessage(segment_size)` with 1 <= segment_size <= 65535.
+    #[new]
+    fn py_new(segment_size: i64) -> PyResult<PyClassInitializer<Self>> {
+        let size = u16::try_from(segment_size)
+            .ok()
+            .filter(|s| *s > 0)
+            .ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "segment_size must be in range(1, 65536), not {segment_size}"
+                ))
+            })?;
+        Ok(
+            PyClassInitializer::from(SocketControlMessage::header(libc::SOL_UDP, UDP_SEGMENT))
+                .add_subclass(UdpSegmentMessage { segment_size: size }),
+        )
+    }
+
+    /// Whether the kernel supports UDP GSO (sending this message).
+    #[staticmethod]
+    fn is_supported() -> bool {
+        gso_supported()
+    }
+
+    /// The segment size in bytes.
+    fn get_segment_size(&self) -> u16 {
+        self.segment_size
+    }
+
+    /// The segment size in bytes.
+    #[getter(segment_size)]
+    fn prop_segment_size(&self) -> u16 {
+        self.segment_size
+    }
+
+    /// Size of the serialized data (2).
+    fn get_size(&self) -> usize {
+        2
+    }
+
+    /// The segment size as a native u16 (the UDP_SEGMENT payload).
+    fn serialize<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.payload())
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<giosocket.UdpSegmentMessage segment_size={}>",
+            self.segment_size
+        )
+    }
+}

@@ -1,0 +1,358 @@
+//! `send_messages` (sendmmsg) and `receive_messages` (recvmmsg) with GIO's semantics:
+//! a partial count without error once at least one message went (an error only when none
+//! did); a blocking receive waits for all messages unless `MSG_WAITFORONE` is given; the
+//! socket timeout and the Cancellable apply across the whole batch. The kernel handles at
+//! most `UIO_MAXIOV` (1024) messages per syscall; longer batches loop. Where the syscalls are
+//! missing (ENOSYS), or when the environment variable `GIOSOCKET_NO_MMSG=1` is set (to test
+//! that path), a sendmsg/recvmsg loop with the same semantics is used.
+
+use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyTuple};
+
+use crate::cancellable::{self, Cancellable};
+use crate::cmsg::{self, ControlBuf};
+use crate::error::{self, last_errno};
+use crate::io::message::{budget_for, msghdr, RECV_CONTEXT, SEND_CONTEXT};
+use crate::messages::{InputMessage, OutputMessage};
+use crate::socket::{Socket, DETACH_ABOVE};
+use crate::vectors::{type_name, Unshared};
+use crate::wait::{self, Budget};
+
+/// The kernel's per-call limit (UIO_MAXIOV).
+const MAX_PER_CALL: usize = 1024;
+
+/// 0 = unknown, 1 = use sendmmsg/recvmmsg, 2 = loop (ENOSYS or forced).
+static MMSG: AtomicU8 = AtomicU8::new(0);
+
+fn mmsg_available() -> bool {
+    match MMSG.load(Relaxed) {
+        1 => true,
+        2 => false,
+        _ => {
+            let forced = std::env::var_os("GIOSOCKET_NO_MMSG").is_some_and(|v| v == "1");
+            MMSG.store(if forced { 2 } else { 1 }, Relaxed);
+            !forced
+        }
+    }
+}
+
+/// sendmmsg, or the equivalent sendmsg loop. Same contract: Ok(k >= 1) or Err(errno).
+fn send_batch(fd: i32, hdrs: *mut libc::mmsghdr, n: usize, flags: i32) -> Result<usize, i32> {
+    let n = n.min(MAX_PER_CALL);
+    if mmsg_available() {
+        // SAFETY: `hdrs` points to `n` initialised mmsghdrs whose buffers are alive.
+        let rc = unsafe { libc::sendmmsg(fd, hdrs, n as libc::c_uint, flags) };
+        if rc >= 0 {
+            return Ok(rc as usize);
+        }
+        let errno = last_errno();
+        if errno != libc::ENOSYS {
+            return Err(errno);
+        }
+        MMSG.store(2, Relaxed);
+    }
+    for i in 0..n {
+        // SAFETY: `i < n`, within the array described above.
+        let m = unsafe { &mut *hdrs.add(i) };
+        // SAFETY: the msghdr's pointers are alive for the call.
+        let rc = unsafe { libc::sendmsg(fd, &m.msg_hdr, flags) };
+        if rc < 0 {
+            return if i == 0 { Err(last_errno()) } else { Ok(i) };
+        }
+        m.msg_len = rc as libc::c_uint;
+    }
+    Ok(n)
+}
+
+/// recvmmsg, or the equivalent recvmsg loop. Same contract: Ok(k) or Err(errno).
+fn recv_batch(fd: i32, hdrs: *mut libc::mmsghdr, n: usize, flags: i32) -> Result<usize, i32> {
+    let n = n.min(MAX_PER_CALL);
+    if mmsg_available() {
+        // SAFETY: `hdrs` points to `n` initialised mmsghdrs over writable, live storage.
+        let rc =
+            unsafe { libc::recvmmsg(fd, hdrs, n as libc::c_uint, flags, std::ptr::null_mut()) };
+        if rc >= 0 {
+            return Ok(rc as usize);
+        }
+        let errno = last_errno();
+        if errno != libc::ENOSYS {
+            return Err(errno);
+        }
+        MMSG.store(2, Relaxed);
+    }
+    for i in 0..n {
+        // SAFETY: `i < n`, within the array described above.
+        let m = unsafe { &mut *hdrs.add(i) };
+        // SAFETY: the msghdr's pointers are alive and writable for the call.
+        let rc = unsafe { libc::recvmsg(fd, &mut m.msg_hdr, flags) };
+        if rc < 0 {
+            return if i == 0 { Err(last_errno()) } else { Ok(i) };
+        }
+        m.msg_len = rc as libc::c_uint;
+        if flags & libc::MSG_WAITFORONE != 0 {
+            return Ok(i + 1);
+        }
+    }
+    Ok(n)
+}
+
+fn sequence<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    if let Ok(list) = obj.cast::<PyList>() {
+        return Ok(list.iter().collect());
+    }
+    if let Ok(tuple) = obj.cast::<PyTuple>() {
+        return Ok(tuple.iter().collect());
+    }
+    obj.try_iter()
+        .map_err(|_| {
+            PyTypeError::new_err(format!(
+                "messages must be a sequence of {what}, not '{}'",
+                type_name(obj)
+            ))
+        })?
+        .collect()
+}
+
+/// How a batch loop ended.
+enum End {
+    /// All done, or stopped early without error (partial count).
+    Done,
+    /// Failed: raise unless some messages went (GIO), except for `hard` errors (signal
+    /// handler exceptions such as KeyboardInterrupt), which always propagate.
+    Failed { err: PyErr, hard: bool },
+}
+
+impl Socket {
+    /// The shared GIO batch loop: call `op(done)` until `n` messages are done, waiting on
+    /// EAGAIN within `budget`. Returns how many went and how it ended.
+    #[allow(clippy::too_many_arguments)]
+    fn batch<F>(
+        &self,
+        py: Python<'_>,
+        events: i16,
+        budget: Budget,
+        cancellable: Option<&Cancellable>,
+        context: &str,
+        n: usize,
+        detach: bool,
+        wait_for_one: bool,
+        mut op: F,
+    ) -> PyResult<(usize, End)>
+    where
+        F: FnMut(i32, usize) -> Result<usize, i32> + Send,
+    {
+        cancellable::check(py, cancellable)?;
+        let guard = self.enter(py)?;
+        let mut done = 0;
+        while done < n {
+            let fd = guard.fd;
+            let result = if detach {
+                py.detach(|| op(fd, done))
+            } else {
+                op(fd, done)
+            };
+            match result {
+                Ok(0) => break,
+                Ok(k) => {
+                    done += k;
+                    if wait_for_one {
+                        break;
+                    }
+                }
+                Err(libc::EINTR) => {
+                    if let Err(err) = py.check_signals() {
+                        return Ok((done, End::Failed { err, hard: true }));
+                    }
+                }
+                Err(libc::EAGAIN) if budget.blocks() => {
+                    if let Err(err) =
+                        wait::wait(py, &guard, events, budget, self.per_wait(), cancellable)
+                    {
+                        let hard = !err.is_instance_of::<PyOSError>(py);
+                        return Ok((done, End::Failed { err, hard }));
+                    }
+                }
+                Err(errno) => {
+                    let err = error::os_error(py, errno, context);
+                    return Ok((done, End::Failed { err, hard: false }));
+                }
+            }
+        }
+        Ok((done, End::Done))
+    }
+}
+
+fn conclude(done: usize, end: End) -> PyResult<usize> {
+    match end {
+        End::Done => Ok(done),
+        End::Failed { err, hard } if hard || done == 0 => Err(err),
+        End::Failed { .. } => Ok(done),
+    }
+}
+
+#[pymethods]
+impl Socket {
+    /// Send several datagrams in one go (sendmmsg). Returns how many were sent: once at least
+    /// one went, a later failure ends the batch early without raising (GIO); it raises only
+    /// when none went. Fills each message's `bytes_sent` (0 for those not sent).
+    #[pyo3(signature = (messages, flags = 0, cancellable = None))]
+    fn send_messages(
+        &self,
+        py: Python<'_>,
+        messages: &Bound<'_, PyAny>,
+        flags: i32,
+        cancellable: Option<Bound<'_, Cancellable>>,
+    ) -> PyResult<usize> {
+        let items = sequence(messages, "OutputMessage")?;
+        let mut refs = Vec::with_capacity(items.len());
+        for item in &items {
+            let msg = item.cast::<OutputMessage>().map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "send_messages() takes OutputMessage objects, not '{}'",
+                    type_name(item)
+                ))
+            })?;
+            refs.push(msg.try_borrow().map_err(|_| {
+                PyRuntimeError::new_err("an OutputMessage is being modified by another thread")
+            })?);
+        }
+        let n = refs.len();
+        let cancel = cancellable.as_ref().map(|c| c.get());
+        if n == 0 {
+            cancellable::check(py, cancel)?;
+            self.enter(py)?;
+            return Ok(0);
+        }
+        // Encode every control message before sending anything.
+        let mut controls: Vec<ControlBuf> = Vec::new();
+        if refs.iter().any(|m| m.has_control()) {
+            controls = refs
+                .iter()
+                .map(|m| cmsg::encode(&m.control(py)))
+                .collect::<PyResult<_>>()?;
+        }
+        let mut total = 0usize;
+        let mut hdrs: Vec<libc::mmsghdr> = Vec::with_capacity(n);
+        let mut no_control = ControlBuf::empty();
+        for (i, m) in refs.iter().enumerate() {
+            let control = controls.get_mut(i).unwrap_or(&mut no_control);
+            total = total.saturating_add(m.vecs.total());
+            hdrs.push(libc::mmsghdr {
+                msg_hdr: msghdr(m.address.as_ref(), m.vecs.iov(), control),
+                msg_len: 0,
+            });
+        }
+        let base = Unshared(hdrs.as_mut_ptr());
+        let sys_flags = flags | libc::MSG_NOSIGNAL;
+        let (done, end) = self.batch(
+            py,
+            libc::POLLOUT,
+            budget_for(self.default_budget(), flags),
+            cancel,
+            SEND_CONTEXT,
+            n,
+            total >= DETACH_ABOVE,
+            false,
+            |fd, done| {
+                // SAFETY: `done < n` inside the loop, so the pointer stays within `hdrs`.
+                let at = unsafe { base.get().add(done) };
+                send_batch(fd, at, n - done, sys_flags)
+            },
+        )?;
+        for (i, m) in refs.iter().enumerate() {
+            m.set_bytes_sent(if i < done {
+                hdrs[i].msg_len as usize
+            } else {
+                0
+            });
+        }
+        conclude(done, end)
+    }
+
+    /// Receive several datagrams in one go (recvmmsg) into reusable `InputMessage`s. Blocking
+    /// sockets wait until every message is filled (GIO) unless `MSG_WAITFORONE` is in
+    /// `flags`; a timeout or cancellation after at least one message returns the partial
+    /// count. Returns how many messages were filled.
+    #[pyo3(signature = (messages, flags = 0, cancellable = None))]
+    fn receive_messages(
+        &self,
+        py: Python<'_>,
+        messages: &Bound<'_, PyAny>,
+        flags: i32,
+        cancellable: Option<Bound<'_, Cancellable>>,
+    ) -> PyResult<usize> {
+        let items = sequence(messages, "InputMessage")?;
+        let mut refs = Vec::with_capacity(items.len());
+        for item in &items {
+            let msg = item.cast::<InputMessage>().map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "receive_messages() takes InputMessage objects, not '{}'",
+                    type_name(item)
+                ))
+            })?;
+            refs.push(msg.try_borrow_mut().map_err(|_| {
+                PyRuntimeError::new_err(
+                    "an InputMessage is in use (listed twice, or used by another thread)",
+                )
+            })?);
+        }
+        let n = refs.len();
+        let cancel = cancellable.as_ref().map(|c| c.get());
+        if n == 0 {
+            cancellable::check(py, cancel)?;
+            self.enter(py)?;
+            return Ok(0);
+        }
+        let mut total = 0usize;
+        let mut hdrs: Vec<libc::mmsghdr> = Vec::with_capacity(n);
+        for m in refs.iter_mut() {
+            let m = &mut **m;
+            total = total.saturating_add(m.vecs.total());
+            let mut hdr = msghdr(None, m.vecs.iov(), &mut m.control);
+            hdr.msg_name = (&mut m.name as *mut libc::sockaddr_storage).cast();
+            hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            hdrs.push(libc::mmsghdr {
+                msg_hdr: hdr,
+                msg_len: 0,
+            });
+        }
+        let base = Unshared(hdrs.as_mut_ptr());
+        let sys_flags = flags | libc::MSG_CMSG_CLOEXEC;
+        let (done, end) = self.batch(
+            py,
+            libc::POLLIN,
+            budget_for(self.default_budget(), flags),
+            cancel,
+            RECV_CONTEXT,
+            n,
+            total >= DETACH_ABOVE,
+            flags & libc::MSG_WAITFORONE != 0,
+            |fd, done| {
+                // SAFETY: `done < n` inside the loop, so the pointer stays within `hdrs`.
+                let at = unsafe { base.get().add(done) };
+                recv_batch(fd, at, n - done, sys_flags)
+            },
+        )?;
+        // Record every result (taking every received descriptor) before reporting errors.
+        let mut first_err = None;
+        for (i, m) in refs.iter_mut().take(done).enumerate() {
+            let h = &hdrs[i];
+            if let Err(e) = m.finish(
+                py,
+                h.msg_len as usize,
+                h.msg_hdr.msg_flags,
+                h.msg_hdr.msg_namelen,
+                h.msg_hdr.msg_controllen as usize,
+            ) {
+                first_err.get_or_insert(e);
+            }
+        }
+        if let Some(e) = first_err {
+            return Err(e);
+        }
+        conclude(done, end)
+    }
+}

@@ -1,0 +1,276 @@
+//! `send_message`, `send_message_with_timeout`, `receive_message` (sendmsg/recvmsg with
+//! scatter/gather vectors and control messages) and `set_udp_gro`.
+
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+use socket2::SockAddr;
+
+use crate::address::{sockaddr_from_py, sockaddr_to_py};
+use crate::cancellable::Cancellable;
+use crate::cmsg::{self, ControlBuf};
+use crate::control::udp::{self, UDP_GRO};
+use crate::enums::{self, Kind};
+use crate::error::{self, last_errno, Code};
+use crate::messages::sockaddr_from_raw;
+use crate::socket::{Socket, DETACH_ABOVE};
+use crate::sys;
+use crate::vectors::{InVecs, OutVecs, Unshared};
+use crate::wait::Budget;
+
+/// GIO's context for send errors.
+pub const SEND_CONTEXT: &str = "Error sending message";
+/// GIO's context for receive errors.
+pub const RECV_CONTEXT: &str = "Error receiving message";
+
+/// `receive_message`'s result: (bytes, sender, control messages, output flags).
+type Received = (usize, Option<Py<PyAny>>, Py<PyList>, i32);
+
+/// The byte GIO sends when a message has no vectors.
+static NUL: u8 = 0;
+
+fn opt<'a>(c: &'a Option<Bound<'_, Cancellable>>) -> Option<&'a Cancellable> {
+    c.as_ref().map(|c| c.get())
+}
+
+/// The call's budget: `MSG_DONTWAIT` in `flags` makes it non-blocking.
+pub fn budget_for(default: Budget, flags: i32) -> Budget {
+    if flags & libc::MSG_DONTWAIT != 0 {
+        Budget::NonBlocking
+    } else {
+        default
+    }
+}
+
+/// A `msghdr` over the given parts (pointers must outlive its use).
+pub fn msghdr(
+    name: Option<&SockAddr>,
+    iov: &[libc::iovec],
+    control: &mut ControlBuf,
+) -> libc::msghdr {
+    // SAFETY: all-zero is a valid msghdr (null pointers, zero lengths).
+    let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
+    if let Some(addr) = name {
+        hdr.msg_name = addr.as_ptr() as *mut libc::c_void;
+        hdr.msg_namelen = addr.len();
+    }
+    if iov.is_empty() {
+        hdr.msg_iov = std::ptr::null_mut();
+    } else {
+        hdr.msg_iov = iov.as_ptr() as *mut libc::iovec;
+    }
+    hdr.msg_iovlen = iov.len() as _;
+    hdr.msg_control = control.ptr();
+    hdr.msg_controllen = control.len() as _;
+    hdr
+}
+
+impl Socket {
+    /// sendmsg within `budget`. `Ok(None)`: would block and `soft_would_block` was asked.
+    #[allow(clippy::too_many_arguments)]
+    fn sendmsg_raw(
+        &self,
+        py: Python<'_>,
+        address: Option<&Bound<'_, PyAny>>,
+        vectors: Option<&Bound<'_, PyAny>>,
+        messages: Option<&Bound<'_, PyAny>>,
+        flags: i32,
+        budget: Budget,
+        soft_would_block: bool,
+        cancellable: Option<&Cancellable>,
+    ) -> PyResult<Option<usize>> {
+        let to = address
+            .filter(|a| !a.is_none())
+            .map(sockaddr_from_py)
+            .transpose()?;
+        let vecs = match vectors {
+            Some(v) if !v.is_none() => OutVecs::new(v)?,
+            _ => OutVecs::empty(),
+        };
+        let nul = [libc::iovec {
+            iov_base: (&NUL as *const u8) as *mut libc::c_void,
+            iov_len: 1,
+        }];
+        let iov = if vecs.iov().is_empty() {
+            &nul[..]
+        } else {
+            vecs.iov()
+        };
+        let mut control = cmsg::encode(&cmsg::message_list(messages)?)?;
+        let hdr = msghdr(to.as_ref(), iov, &mut control);
+        let hdr_ptr = Unshared(&hdr as *const libc::msghdr);
+        let budget = budget_for(budget, flags);
+        let soft = soft_would_block && !budget.blocks();
+        let flags = flags | libc::MSG_NOSIGNAL;
+        self.io(
+            py,
+            libc::POLLOUT,
+            budget,
+            cancellable,
+            SEND_CONTEXT,
+            vecs.total() >= DETACH_ABOVE,
+            |fd| {
+                // SAFETY: the msghdr points into `to`, `vecs`/`nul` and `control`, all alive
+                // for the whole call.
+                let n = unsafe { libc::sendmsg(fd, hdr_ptr.get(), flags) };
+                if n >= 0 {
+                    Ok(Some(n as usize))
+                } else {
+                    match last_errno() {
+                        libc::EAGAIN if soft => Ok(None),
+                        errno => Err(errno),
+                    }
+                }
+            },
+        )
+    }
+}
+
+#[pymethods]
+impl Socket {
+    /// Send one message gathered from `vectors` (buffers or OutputVectors; none sends one NUL
+    /// byte, as GIO) with optional control messages, to `address` (None = connected peer).
+    /// Returns the bytes sent.
+    #[pyo3(signature = (address, vectors, messages = None, flags = 0, cancellable = None))]
+    fn send_message(
+        &self,
+        py: Python<'_>,
+        address: Option<&Bound<'_, PyAny>>,
+        vectors: Option<&Bound<'_, PyAny>>,
+        messages: Option<&Bound<'_, PyAny>>,
+        flags: i32,
+        cancellable: Option<Bound<'_, Cancellable>>,
+    ) -> PyResult<usize> {
+        let sent = self.sendmsg_raw(
+            py,
+            address,
+            vectors,
+            messages,
+            flags,
+            self.default_budget(),
+            false,
+            opt(&cancellable),
+        )?;
+        Ok(sent.unwrap_or(0))
+    }
+
+    /// Like `send_message`, waiting at most `timeout_us` µs (-1 forever, 0 never). Returns
+    /// `(PollableReturn, bytes_written)`: `WOULD_BLOCK` is returned, not raised (GIO);
+    /// running out of time raises TIMED_OUT.
+    #[pyo3(signature = (address, vectors, messages, flags, timeout_us, cancellable = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn send_message_with_timeout(
+        &self,
+        py: Python<'_>,
+        address: Option<&Bound<'_, PyAny>>,
+        vectors: Option<&Bound<'_, PyAny>>,
+        messages: Option<&Bound<'_, PyAny>>,
+        flags: i32,
+        timeout_us: i64,
+        cancellable: Option<Bound<'_, Cancellable>>,
+    ) -> PyResult<(Py<PyAny>, usize)> {
+        let sent = self.sendmsg_raw(
+            py,
+            address,
+            vectors,
+            messages,
+            flags,
+            Budget::from_timeout_us(timeout_us),
+            true,
+            opt(&cancellable),
+        )?;
+        Ok(match sent {
+            Some(n) => (enums::make(py, Kind::Pollable, 1)?, n),
+            None => (enums::make(py, Kind::Pollable, -27)?, 0),
+        })
+    }
+
+    /// Receive one message scattered into `vectors` (writable buffers or InputVectors; None or
+    /// empty reads and discards one byte, as GIO). Returns `(bytes, sender, control_messages,
+    /// flags)`; `flags` are the kernel's output flags (`MSG_TRUNC`, `MSG_CTRUNC`, ...).
+    /// Received descriptors are close-on-exec and owned by their `UnixFDMessage`.
+    #[pyo3(signature = (vectors = None, flags = 0, cancellable = None))]
+    fn receive_message(
+        &self,
+        py: Python<'_>,
+        vectors: Option<&Bound<'_, PyAny>>,
+        flags: i32,
+        cancellable: Option<Bound<'_, Cancellable>>,
+    ) -> PyResult<Received> {
+        let vecs = match vectors {
+            Some(v) if !v.is_none() => Some(InVecs::new(v)?),
+            _ => None,
+        };
+        let mut scratch = [0u8; 1];
+        let one = [libc::iovec {
+            iov_base: scratch.as_mut_ptr().cast(),
+            iov_len: 1,
+        }];
+        let (iov, total) = match &vecs {
+            Some(v) if !v.iov().is_empty() => (v.iov(), v.total()),
+            _ => (&one[..], 1),
+        };
+        let mut control = ControlBuf::with_len(cmsg::RECV_SPACE);
+        // SAFETY: all-zero is a valid sockaddr_storage.
+        let mut name: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        let mut hdr = msghdr(None, iov, &mut control);
+        hdr.msg_name = (&mut name as *mut libc::sockaddr_storage).cast();
+        hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        let hdr_ptr = Unshared(&mut hdr as *mut libc::msghdr);
+        let budget = budget_for(self.default_budget(), flags);
+        let sys_flags = flags | libc::MSG_CMSG_CLOEXEC;
+        let n = self.io(
+            py,
+            libc::POLLIN,
+            budget,
+            opt(&cancellable),
+            RECV_CONTEXT,
+            total >= DETACH_ABOVE,
+            |fd| {
+                // SAFETY: the msghdr points into `name`, `vecs`/`scratch` and `control`, all
+                // alive and exclusively ours for the call; only this closure touches `hdr`.
+                let n = unsafe { libc::recvmsg(fd, hdr_ptr.get(), sys_flags) };
+                if n < 0 {
+                    Err(last_errno())
+                } else {
+                    Ok(n as usize)
+                }
+            },
+        )?;
+        // Take the descriptors first: nothing after this may leak them.
+        let messages = cmsg::decode(py, control.bytes(hdr.msg_controllen))?;
+        let list = PyList::new(py, messages)?.unbind();
+        let sender = if hdr.msg_namelen > 0 {
+            sockaddr_to_py(py, &sockaddr_from_raw(&name, hdr.msg_namelen))?
+        } else {
+            None
+        };
+        Ok((n, sender, list, hdr.msg_flags & !libc::MSG_CMSG_CLOEXEC))
+    }
+
+    /// Enable or disable UDP generic receive offload (Linux `UDP_GRO`): the kernel may then
+    /// deliver several datagrams of one flow coalesced into one buffer, with a
+    /// `UdpSegmentMessage` (ask for control messages) telling their size. Raises
+    /// NOT_SUPPORTED where the kernel lacks it.
+    fn set_udp_gro(&self, py: Python<'_>, enabled: bool) -> PyResult<bool> {
+        let guard = self.enter(py)?;
+        if !udp::gro_supported() {
+            return Err(error::error(
+                py,
+                Code::NotSupported,
+                "UDP generic receive offload (UDP_GRO) is not supported by this kernel",
+            ));
+        }
+        sys::setsockopt_int(guard.fd, libc::SOL_UDP, UDP_GRO, enabled as i32).map_err(|e| {
+            if e == libc::ENOPROTOOPT {
+                error::error(
+                    py,
+                    Code::NotSupported,
+                    "UDP_GRO is not supported on this socket (UDP sockets only)",
+                )
+            } else {
+                error::os_error(py, e, "Unable to set UDP_GRO")
+            }
+        })?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,342 @@
+//! `OutputMessage` / `InputMessage` (GIO's `GOutputMessage` / `GInputMessage`), built to be
+//! reused call after call: each holds its buffer exports and pre-built iovecs, an
+//! `InputMessage` also its sender-address storage and control buffer, so a batch call
+//! allocates nothing per message beyond the result objects Python asks for (the sender
+//! address is converted lazily, and cached while it does not change).
+
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyTuple};
+use socket2::{SockAddr, SockAddrStorage};
+
+use crate::address::{sockaddr_from_py, sockaddr_to_py};
+use crate::cmsg::{self, ControlBuf};
+use crate::vectors::{InVecs, OutVecs};
+
+/// A `SockAddr` from `len` raw bytes of a received `sockaddr_storage`.
+pub fn sockaddr_from_raw(raw: &libc::sockaddr_storage, len: libc::socklen_t) -> SockAddr {
+    let mut storage = SockAddrStorage::zeroed();
+    let len = (len as usize).min(std::mem::size_of::<libc::sockaddr_storage>());
+    // SAFETY: both are `sockaddr_storage`-sized plain data; we copy at most that many bytes.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            (raw as *const libc::sockaddr_storage).cast::<u8>(),
+            (&mut storage as *mut SockAddrStorage).cast::<u8>(),
+            len,
+        );
+        SockAddr::new(storage, len as libc::socklen_t)
+    }
+}
+
+/// One datagram to send with `Socket.send_messages` (GIO's `GOutputMessage`):
+/// `OutputMessage(address=None, vectors=(), control_messages=None)`. `bytes_sent` is filled
+/// by `send_messages`. Attributes may be reassigned between calls.
+#[pyclass(module = "giosocket", skip_from_py_object)]
+pub struct OutputMessage {
+    address_obj: Option<Py<PyAny>>,
+    pub(crate) address: Option<SockAddr>,
+    vectors_obj: Py<PyAny>,
+    pub(crate) vecs: OutVecs,
+    control_obj: Vec<Py<PyAny>>,
+    bytes_sent: AtomicUsize,
+}
+
+impl OutputMessage {
+    /// The control message objects (empty if none).
+    pub(crate) fn control<'py>(&self, py: Python<'py>) -> Vec<Bound<'py, PyAny>> {
+        self.control_obj
+            .iter()
+            .map(|c| c.bind(py).clone())
+            .collect()
+    }
+
+    /// Whether control messages are attached.
+    pub(crate) fn has_control(&self) -> bool {
+        !self.control_obj.is_empty()
+    }
+
+    /// Record the bytes sent by the last `send_messages`.
+    pub(crate) fn set_bytes_sent(&self, n: usize) {
+        self.bytes_sent.store(n, Relaxed);
+    }
+}
+
+fn control_objs(messages: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Py<PyAny>>> {
+    let list = cmsg::message_list(messages)?;
+    for m in &list {
+        if !m.is_instance_of::<crate::control::SocketControlMessage>() {
+            return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "control messages must be SocketControlMessage instances, not '{}'",
+                crate::vectors::type_name(m)
+            )));
+        }
+    }
+    Ok(list.into_iter().map(Bound::unbind).collect())
+}
+
+#[pymethods]
+impl OutputMessage {
+    /// `OutputMessage(address=None, vectors=(), control_messages=None)`.
+    #[new]
+    #[pyo3(signature = (address = None, vectors = None, control_messages = None))]
+    fn py_new(
+        py: Python<'_>,
+        address: Option<&Bound<'_, PyAny>>,
+        vectors: Option<&Bound<'_, PyAny>>,
+        control_messages: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let address = address.filter(|a| !a.is_none());
+        let native = address.map(sockaddr_from_py).transpose()?;
+        let (vectors_obj, vecs) = match vectors {
+            Some(v) if !v.is_none() => (v.clone().unbind(), OutVecs::new(v)?),
+            _ => (PyTuple::empty(py).into_any().unbind(), OutVecs::empty()),
+        };
+        Ok(OutputMessage {
+            address_obj: address.map(|a| a.clone().unbind()),
+            address: native,
+            vectors_obj,
+            vecs,
+            control_obj: control_objs(control_messages)?,
+            bytes_sent: AtomicUsize::new(0),
+        })
+    }
+
+    /// Destination (None = the connected peer).
+    #[getter(address)]
+    fn prop_address(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.address_obj.as_ref().map(|a| a.clone_ref(py))
+    }
+
+    #[setter(address)]
+    fn prop_set_address(&mut self, address: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let address = address.filter(|a| !a.is_none());
+        self.address = address.map(sockaddr_from_py).transpose()?;
+        self.address_obj = address.map(|a| a.clone().unbind());
+        Ok(())
+    }
+
+    /// The vectors (as given).
+    #[getter(vectors)]
+    fn prop_vectors(&self, py: Python<'_>) -> Py<PyAny> {
+        self.vectors_obj.clone_ref(py)
+    }
+
+    #[setter(vectors)]
+    fn prop_set_vectors(&mut self, vectors: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.vecs = if vectors.is_none() {
+            OutVecs::empty()
+        } else {
+            OutVecs::new(vectors)?
+        };
+        self.vectors_obj = vectors.clone().unbind();
+        Ok(())
+    }
+
+    /// The control messages to send with the datagram.
+    #[getter(control_messages)]
+    fn prop_control_messages<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(py, self.control_obj.iter().map(|c| c.clone_ref(py)))
+    }
+
+    #[setter(control_messages)]
+    fn prop_set_control_messages(&mut self, messages: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        self.control_obj = control_objs(messages)?;
+        Ok(())
+    }
+
+    /// Bytes sent by the last `send_messages` call (0 if this message was not sent).
+    #[getter(bytes_sent)]
+    fn prop_bytes_sent(&self) -> usize {
+        self.bytes_sent.load(Relaxed)
+    }
+
+    #[setter(bytes_sent)]
+    fn prop_set_bytes_sent(&self, value: usize) {
+        self.bytes_sent.store(value, Relaxed);
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<giosocket.OutputMessage size={} control_messages={} bytes_sent={}>",
+            self.vecs.total(),
+            self.control_obj.len(),
+            self.bytes_sent.load(Relaxed)
+        )
+    }
+}
+
+/// Default size of an `InputMessage`'s control buffer.
+const DEFAULT_CONTROL: usize = cmsg::RECV_SPACE;
+
+/// A datagram slot for `Socket.receive_messages` (GIO's `GInputMessage`):
+/// `InputMessage(vectors, want_control_messages=False, control_size=2048)`. After a call it
+/// holds `bytes_received`, `flags`, `address` and `control_messages` of the datagram received
+/// into it. Reuse it: its buffers stay borrowed and its storage is allocated once.
+#[pyclass(module = "giosocket", skip_from_py_object)]
+pub struct InputMessage {
+    vectors_obj: Py<PyAny>,
+    pub(crate) vecs: InVecs,
+    pub(crate) name: libc::sockaddr_storage,
+    pub(crate) namelen: libc::socklen_t,
+    pub(crate) control: ControlBuf,
+    pub(crate) bytes_received: usize,
+    pub(crate) flags: i32,
+    pub(crate) control_messages: Vec<Py<PyAny>>,
+    cache: Option<(Vec<u8>, Py<PyAny>)>,
+}
+
+// SAFETY: `sockaddr_storage` and the control buffer are plain data owned by the message;
+// `InVecs` is Send + Sync (see there); pyo3's borrow flag serialises mutation.
+unsafe impl Send for InputMessage {}
+// SAFETY: as above.
+unsafe impl Sync for InputMessage {}
+
+impl InputMessage {
+    /// Store the results of one received datagram.
+    pub(crate) fn finish(
+        &mut self,
+        py: Python<'_>,
+        bytes: usize,
+        flags: i32,
+        namelen: libc::socklen_t,
+        controllen: usize,
+    ) -> PyResult<()> {
+        self.bytes_received = bytes;
+        // The kernel echoes MSG_CMSG_CLOEXEC (an input flag) into msg_flags: hide it.
+        self.flags = flags & !libc::MSG_CMSG_CLOEXEC;
+        self.namelen = namelen;
+        let old = std::mem::take(&mut self.control_messages);
+        drop(old);
+        if controllen > 0 {
+            self.control_messages = cmsg::decode(py, self.control.bytes(controllen))?;
+        }
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl InputMessage {
+    /// `InputMessage(vectors, want_control_messages=False, control_size=2048)`: `vectors` are
+    /// InputVectors or writable buffers (or one writable buffer); `control_size` bytes are
+    /// reserved for control messages when they are wanted.
+    #[new]
+    #[pyo3(signature = (vectors, want_control_messages = false, control_size = DEFAULT_CONTROL))]
+    fn py_new(
+        vectors: &Bound<'_, PyAny>,
+        want_control_messages: bool,
+        control_size: usize,
+    ) -> PyResult<Self> {
+        if control_size > 1 << 20 {
+            return Err(PyValueError::new_err("control_size must be at most 1 MiB"));
+        }
+        let vecs = if vectors.is_none() {
+            InVecs::new(&PyTuple::empty(vectors.py()))?
+        } else {
+            InVecs::new(vectors)?
+        };
+        Ok(InputMessage {
+            vectors_obj: vectors.clone().unbind(),
+            vecs,
+            // SAFETY: all-zero is a valid sockaddr_storage.
+            name: unsafe { std::mem::zeroed() },
+            namelen: 0,
+            control: if want_control_messages {
+                ControlBuf::with_len(control_size)
+            } else {
+                ControlBuf::empty()
+            },
+            bytes_received: 0,
+            flags: 0,
+            control_messages: Vec::new(),
+            cache: None,
+        })
+    }
+
+    /// The vectors (as given).
+    #[getter(vectors)]
+    fn prop_vectors(&self, py: Python<'_>) -> Py<PyAny> {
+        self.vectors_obj.clone_ref(py)
+    }
+
+    /// Sender of the last datagram received into this message (None if unknown).
+    #[getter(address)]
+    fn prop_address(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        if self.namelen == 0 {
+            return Ok(None);
+        }
+        let len = (self.namelen as usize).min(std::mem::size_of::<libc::sockaddr_storage>());
+        // SAFETY: `name` is plain data of sockaddr_storage size; `len` is within it.
+        let raw = unsafe {
+            std::slice::from_raw_parts(
+                (&self.name as *const libc::sockaddr_storage).cast::<u8>(),
+                len,
+            )
+        };
+        if let Some((bytes, obj)) = &self.cache {
+            if bytes.as_slice() == raw {
+                return Ok(Some(obj.clone_ref(py)));
+            }
+        }
+        let addr = sockaddr_from_raw(&self.name, self.namelen);
+        let obj = sockaddr_to_py(py, &addr)?;
+        if let Some(o) = &obj {
+            self.cache = Some((raw.to_vec(), o.clone_ref(py)));
+        }
+        Ok(obj)
+    }
+
+    /// Bytes received into the vectors by the last call.
+    #[getter(bytes_received)]
+    fn prop_bytes_received(&self) -> usize {
+        self.bytes_received
+    }
+
+    /// Output flags of the last call (e.g. `MSG_TRUNC`, `MSG_CTRUNC`).
+    #[getter(flags)]
+    fn prop_flags(&self) -> i32 {
+        self.flags
+    }
+
+    /// Control messages of the last datagram (empty unless `want_control_messages`).
+    #[getter(control_messages)]
+    fn prop_control_messages<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(py, self.control_messages.iter().map(|c| c.clone_ref(py)))
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<giosocket.InputMessage size={} bytes_received={} flags={:#x}>",
+            self.vecs.total(),
+            self.bytes_received,
+            self.flags
+        )
+    }
+}
+
+/// The Linux `MSG_*` flags that matter for message calls, exported as `giosocket.MSG_*`.
+pub const MSG_FLAGS: &[(&str, i32)] = &[
+    ("MSG_OOB", libc::MSG_OOB),
+    ("MSG_PEEK", libc::MSG_PEEK),
+    ("MSG_DONTROUTE", libc::MSG_DONTROUTE),
+    ("MSG_CTRUNC", libc::MSG_CTRUNC),
+    ("MSG_TRUNC", libc::MSG_TRUNC),
+    ("MSG_DONTWAIT", libc::MSG_DONTWAIT),
+    ("MSG_EOR", libc::MSG_EOR),
+    ("MSG_WAITALL", libc::MSG_WAITALL),
+    ("MSG_CONFIRM", libc::MSG_CONFIRM),
+    ("MSG_ERRQUEUE", libc::MSG_ERRQUEUE),
+    ("MSG_NOSIGNAL", libc::MSG_NOSIGNAL),
+    ("MSG_MORE", libc::MSG_MORE),
+    ("MSG_WAITFORONE", libc::MSG_WAITFORONE),
+    ("MSG_CMSG_CLOEXEC", libc::MSG_CMSG_CLOEXEC),
+];
+
+/// Add the `MSG_*` constants to the module.
+pub fn add_flags(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    for (name, value) in MSG_FLAGS {
+        m.add(*name, *value)?;
+    }
+    Ok(())
+}
