@@ -167,9 +167,6 @@ impl OutputMessage {
     }
 }
 
-/// Default size of an `InputMessage`'s control buffer.
-const DEFAULT_CONTROL: usize = cmsg::RECV_SPACE;
-
 /// A datagram slot for `Socket.receive_messages` (GIO's `GInputMessage`):
 /// `InputMessage(vectors, want_control_messages=False, control_size=2048)`. After a call it
 /// holds `bytes_received`, `flags`, `address` and `control_messages` of the datagram received
@@ -222,7 +219,7 @@ impl InputMessage {
     /// InputVectors or writable buffers (or one writable buffer); `control_size` bytes are
     /// reserved for control messages when they are wanted.
     #[new]
-    #[pyo3(signature = (vectors, want_control_messages = false, control_size = DEFAULT_CONTROL))]
+    #[pyo3(signature = (vectors, want_control_messages = false, control_size = 2048))]
     fn py_new(
         vectors: &Bound<'_, PyAny>,
         want_control_messages: bool,
