@@ -8,9 +8,8 @@ import socket
 import struct
 from collections.abc import Iterator
 
-import pytest
-
 import giosocket
+import pytest
 from giosocket import (
     Credentials,
     InputMessage,
@@ -20,7 +19,6 @@ from giosocket import (
     UnixCredentialsMessage,
     UnixFDMessage,
 )
-
 
 IP_RECVTTL = 12  # linux/in.h (not exported by every Python's socket module)
 

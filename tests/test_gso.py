@@ -5,9 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-import pytest
-
 import giosocket
+import pytest
 from giosocket import (
     InputMessage,
     IOErrorEnum,
