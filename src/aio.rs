@@ -268,6 +268,34 @@ impl Socket {
         let args = PyTuple::new(py, [slf.as_any(), size, &opt(py, cancellable)])?;
         coroutine(py, "receive_from_async", args)
     }
+
+    /// `await send_messages_async(messages, flags=0)`: send a batch once writable; returns
+    /// how many messages were sent.
+    #[pyo3(signature = (messages, flags = 0, cancellable = None))]
+    fn send_messages_async<'py>(
+        slf: &Bound<'py, Self>,
+        messages: &Bound<'py, PyAny>,
+        flags: i32,
+        cancellable: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let args = (slf, messages, flags, opt(py, cancellable)).into_pyobject(py)?;
+        coroutine(py, "send_messages_async", args)
+    }
+
+    /// `await receive_messages_async(messages, flags=0)`: receive a batch once readable;
+    /// returns how many messages arrived.
+    #[pyo3(signature = (messages, flags = 0, cancellable = None))]
+    fn receive_messages_async<'py>(
+        slf: &Bound<'py, Self>,
+        messages: &Bound<'py, PyAny>,
+        flags: i32,
+        cancellable: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let args = (slf, messages, flags, opt(py, cancellable)).into_pyobject(py)?;
+        coroutine(py, "receive_messages_async", args)
+    }
 }
 
 /// `cancellable` or Python's None.

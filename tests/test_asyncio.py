@@ -13,8 +13,10 @@ import pytest
 from giosocket import (
     Cancellable,
     InetSocketAddress,
+    InputMessage,
     IOCondition,
     IOErrorEnum,
+    OutputMessage,
     Socket,
     SocketFamily,
     SocketType,
@@ -387,3 +389,61 @@ def test_no_fd_leak(run: Callable[[Coroutine[Any, Any, T]], T]) -> None:
     before = len(os.listdir("/proc/self/fd"))
     run(main())
     assert len(os.listdir("/proc/self/fd")) <= before
+
+
+def test_batched_udp_echo(run: Callable[[Coroutine[Any, Any, T]], T]) -> None:
+    server, client = udp_socket(), udp_socket()
+    server.timeout = client.timeout = 5
+
+    async def echo() -> int:
+        buffers = [bytearray(256) for _ in range(16)]
+        inputs = [InputMessage([b]) for b in buffers]
+        total = 0
+        while total < 200:
+            n = await server.receive_messages_async(inputs)
+            assert 1 <= n <= 16
+            replies = [
+                OutputMessage(m.address, [memoryview(b)[: m.bytes_received]])
+                for m, b in zip(inputs[:n], buffers)
+            ]
+            sent = 0
+            while sent < n:
+                sent += await server.send_messages_async(replies[sent:])
+            total += n
+        return total
+
+    async def main() -> None:
+        task = asyncio.ensure_future(echo())
+        address = server.get_local_address()
+        got: list[bytes] = []
+        for burst in range(0, 200, 20):
+            batch = [OutputMessage(address, [b"msg %d" % i]) for i in range(burst, burst + 20)]
+            assert await client.send_messages_async(batch) == 20
+            while len(got) < burst + 20:
+                got.append(await client.receive_async(256))
+        assert got == [b"msg %d" % i for i in range(200)]
+        assert await task == 200
+
+    run(main())
+    server.close()
+    client.close()
+
+
+def test_receive_messages_async_cancel_and_timeout(
+    run: Callable[[Coroutine[Any, Any, T]], T],
+) -> None:
+    sock = udp_socket()
+    inputs = [InputMessage([bytearray(64)]) for _ in range(4)]
+    cancellable = Cancellable()
+
+    async def main() -> None:
+        asyncio.get_running_loop().call_later(0.05, cancellable.cancel)
+        with pytest.raises(giosocket.Error) as info:
+            await sock.receive_messages_async(inputs, 0, cancellable)
+        assert info.value.code == IOErrorEnum.CANCELLED
+        sock.timeout = 0.05
+        with pytest.raises(TimeoutError):
+            await sock.receive_messages_async(inputs)
+
+    run(main())
+    sock.close()

@@ -437,6 +437,18 @@ class Socket:
     async def receive_from_async(
         self, size: int, cancellable: Cancellable | None = None
     ) -> tuple[bytes, SocketAddress | None]: ...
+    async def send_messages_async(
+        self,
+        messages: Iterable[OutputMessage],
+        flags: int = 0,
+        cancellable: Cancellable | None = None,
+    ) -> int: ...
+    async def receive_messages_async(
+        self,
+        messages: Iterable[InputMessage],
+        flags: int = 0,
+        cancellable: Cancellable | None = None,
+    ) -> int: ...
     def _call_nonblocking(self, func: Callable[..., _T], *args: Any) -> _T | None: ...
     def _in_flight(self) -> _InFlight: ...
 

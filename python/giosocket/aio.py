@@ -25,7 +25,17 @@ from ._enums import IOCondition, IOErrorEnum
 from ._errors import Error, _make
 
 if TYPE_CHECKING:
-    from ._giosocket import Cancellable, Socket, SocketAddress, _AddressLike, _InFlight
+    from collections.abc import Iterable
+
+    from ._giosocket import (
+        Cancellable,
+        InputMessage,
+        OutputMessage,
+        Socket,
+        SocketAddress,
+        _AddressLike,
+        _InFlight,
+    )
 
 __all__ = [
     "accept_async",
@@ -34,7 +44,9 @@ __all__ = [
     "receive_async",
     "receive_from_async",
     "receive_into_async",
+    "receive_messages_async",
     "send_async",
+    "send_messages_async",
     "send_to_async",
 ]
 
@@ -235,3 +247,33 @@ async def receive_from_async(
 ) -> tuple[bytes, SocketAddress | None]:
     """Receive up to ``size`` bytes and the sender's address once readable."""
     return await _run(socket, False, cancellable, socket.receive_from, size, cancellable)
+
+
+async def send_messages_async(
+    socket: Socket,
+    messages: Iterable[OutputMessage],
+    flags: int = 0,
+    cancellable: Cancellable | None = None,
+) -> int:
+    """Send a batch of datagrams once writable (``sendmmsg``); returns how many were sent.
+
+    As the sync ``send_messages`` in non-blocking mode: a partial count when the socket buffer
+    fills part-way (each message's ``bytes_sent`` tells which went); waits only while none can go.
+    """
+    return await _run(socket, True, cancellable, socket.send_messages, messages, flags, cancellable)
+
+
+async def receive_messages_async(
+    socket: Socket,
+    messages: Iterable[InputMessage],
+    flags: int = 0,
+    cancellable: Cancellable | None = None,
+) -> int:
+    """Receive a batch of datagrams once readable (``recvmmsg``); returns how many arrived.
+
+    Returns as soon as at least one message is there (what is queued, up to ``len(messages)``),
+    as the sync ``receive_messages`` in non-blocking mode.
+    """
+    return await _run(
+        socket, False, cancellable, socket.receive_messages, messages, flags, cancellable
+    )

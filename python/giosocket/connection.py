@@ -15,10 +15,13 @@ sockets, :class:`SocketConnection` otherwise.
 from __future__ import annotations
 
 import io
+import os
+import socket as _socket
 from typing import TYPE_CHECKING, Any
 
 from ._enums import IOErrorEnum, SocketFamily, SocketProtocol, SocketType
-from ._errors import Error
+from ._errors import Error, _make
+from ._giosocket import Credentials, UnixCredentialsMessage, UnixFDMessage
 
 if TYPE_CHECKING:
     from ._giosocket import Cancellable, Socket, SocketAddress, _AddressLike
@@ -169,7 +172,102 @@ class TcpConnection(SocketConnection):
 
 
 class UnixConnection(SocketConnection):
-    """A UNIX-domain stream connection (GIO's ``GUnixConnection``): passes fds and credentials."""
+    """A UNIX-domain stream connection (GIO's ``GUnixConnection``): passes fds and credentials.
+
+    Each of these calls exchanges one byte of stream data carrying a control message, so both
+    sides must pair them (``send_fd`` with ``receive_fd``, ``send_credentials`` with
+    ``receive_credentials``) and not interleave them with other reads of the stream.
+    """
+
+    def send_fd(self, fd: int, cancellable: Cancellable | None = None) -> bool:
+        """Pass a duplicate of ``fd`` to the peer (SCM_RIGHTS); the caller keeps ``fd``."""
+        if fd < 0:
+            raise ValueError(f"invalid file descriptor {fd}")
+        message = UnixFDMessage([fd])
+        self._socket.send_message(None, [_ONE_BYTE], [message], 0, cancellable)
+        return True
+
+    def receive_fd(self, cancellable: Cancellable | None = None) -> int:
+        """Receive a file descriptor sent by ``send_fd`` (close-on-exec; the caller owns it)."""
+        n, _, messages, _ = self._socket.receive_message(None, 0, cancellable)
+        fds = [fd for m in messages if isinstance(m, UnixFDMessage) for fd in m.steal_fds()]
+        if n != 1 or len(messages) != 1 or len(fds) != 1:
+            for fd in fds:
+                os.close(fd)
+            if n != 1:
+                raise _failed(
+                    "Expecting to read a single byte for receiving an fd, got end of stream"
+                )
+            if len(messages) != 1:
+                raise _failed(f"Expecting 1 control message, got {len(messages)}")
+            if not isinstance(messages[0], UnixFDMessage):
+                raise _failed("Unexpected type of ancillary data")
+            raise _failed(f"Expecting one fd, but got {len(fds)}")
+        return fds[0]
+
+    def send_credentials(self, cancellable: Cancellable | None = None) -> bool:
+        """Send this process's credentials (SCM_CREDENTIALS) with one NUL byte."""
+        messages = (
+            [UnixCredentialsMessage(Credentials())] if UnixCredentialsMessage.is_supported() else []
+        )
+        try:
+            self._socket.send_message(None, [_ONE_BYTE], messages, 0, cancellable)
+        except Error as exc:
+            raise _make(exc.code, f"Error sending credentials: {exc.strerror}", exc.errno) from exc
+        return True
+
+    def receive_credentials(self, cancellable: Cancellable | None = None) -> Credentials:
+        """Receive the peer's credentials sent by ``send_credentials``.
+
+        Turns on SO_PASSCRED for the call if it is off (and off again after), as GIO. When
+        the peer sent no credentials message, falls back to ``Socket.get_credentials()``
+        (SO_PEERCRED, the peer's credentials at connect time); so does a message carrying
+        Linux's "no credentials" filler (pid 0), which GIO would return as is.
+        """
+        socket = self._socket
+        turn_off = False
+        if _SO_PASSCRED is not None and socket.get_option(_socket.SOL_SOCKET, _SO_PASSCRED) == 0:
+            socket.set_option(_socket.SOL_SOCKET, _SO_PASSCRED, 1)
+            turn_off = True
+        try:
+            n, _, messages, _ = socket.receive_message(None, 0, cancellable)
+            try:
+                if n != 1:
+                    raise _failed(
+                        "Expecting to read a single byte for receiving credentials but read zero "
+                        "bytes"
+                    )
+                if UnixCredentialsMessage.is_supported() and messages:
+                    if len(messages) != 1:
+                        raise _failed(f"Expecting 1 control message, got {len(messages)}")
+                    message = messages[0]
+                    if not isinstance(message, UnixCredentialsMessage):
+                        raise _failed("Unexpected type of ancillary data")
+                    credentials = message.get_credentials()
+                    if credentials.pid != 0:
+                        return credentials
+                    # pid 0: Linux's "no credentials" filler (the peer sent none and the byte
+                    # was queued before SO_PASSCRED was on): same fallback as no message.
+                if messages and not UnixCredentialsMessage.is_supported():
+                    raise _failed(f"Not expecting control message, but got {len(messages)}")
+                return socket.get_credentials()
+            finally:
+                for m in messages:
+                    if isinstance(m, UnixFDMessage):
+                        for fd in m.steal_fds():
+                            os.close(fd)
+        finally:
+            if turn_off and _SO_PASSCRED is not None:
+                socket.set_option(_socket.SOL_SOCKET, _SO_PASSCRED, 0)
+
+
+_ONE_BYTE = b"\0"
+# SO_PASSCRED exists on Linux only; elsewhere credentials come with SO_PEERCRED-like fallbacks.
+_SO_PASSCRED: int | None = getattr(_socket, "SO_PASSCRED", None)
+
+
+def _failed(message: str) -> Error:
+    return _make(IOErrorEnum.FAILED, message)
 
 
 def _create_connection(socket: Socket) -> SocketConnection:
