@@ -800,12 +800,19 @@ pub fn sockaddr_from_py(obj: &Bound<'_, PyAny>) -> PyResult<SockAddr> {
                 "{host:?} is not a numeric IPv4 or IPv6 address (no DNS lookups here)"
             ))
         })?;
-        let port = port_from_i64(
-            tuple
-                .get_item(1)?
-                .extract::<i64>()
-                .map_err(|_| PyTypeError::new_err("the port must be an int"))?,
-        )?;
+        let port_obj = tuple.get_item(1)?;
+        if !port_obj.is_instance_of::<pyo3::types::PyInt>() {
+            return Err(PyTypeError::new_err("the port must be an int"));
+        }
+        let port = match port_obj.extract::<i64>() {
+            Ok(port) => port_from_i64(port)?,
+            // An int beyond i64 is out of range like any other bad port.
+            Err(_) => {
+                return Err(PyOverflowError::new_err(format!(
+                    "port must be 0-65535, not {port_obj}"
+                )))
+            }
+        };
         let flowinfo: u32 = if n > 2 {
             tuple.get_item(2)?.extract()?
         } else {

@@ -1,0 +1,382 @@
+"""Behaviour comparison with the real GSocket (PyGObject under the system Python).
+
+tests/gio_reference.py runs under /usr/bin/python3 (where ``gi`` lives; it is not importable
+from a venv) and reports GSocket defaults, error codes for a list of scenarios, GIO's errno
+mapping and InetAddress classification as JSON. Here giosocket runs the same scenarios and
+the results must match, except where GLib changed behaviour after the installed version:
+giosocket follows current GLib, so those differences are expected (and listed below, with
+the GLib release that introduced each change).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import giosocket
+import pytest
+from giosocket import (
+    Cancellable,
+    InetAddress,
+    InetSocketAddress,
+    IOCondition,
+    Socket,
+    SocketFamily,
+    SocketType,
+    UnixSocketAddress,
+    UnixSocketAddressType,
+)
+from giosocket._giosocket import _io_error_from_errno
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+HELPER = Path(__file__).with_name("gio_reference.py")
+
+F, T = SocketFamily, SocketType
+
+
+def _gio_report() -> dict[str, Any] | str:
+    if not os.access(SYSTEM_PYTHON, os.X_OK):
+        return f"{SYSTEM_PYTHON} does not exist"
+    probe = subprocess.run(
+        [SYSTEM_PYTHON, "-c", "import gi; gi.require_version('Gio', '2.0')"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if probe.returncode != 0:
+        return (
+            f"{SYSTEM_PYTHON} cannot import gi (apt-get install python3-gi gir1.2-glib-2.0): "
+            + probe.stderr.strip().splitlines()[-1]
+        )
+    result = subprocess.run(
+        [SYSTEM_PYTHON, str(HELPER)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+@pytest.fixture(scope="module")
+def gio() -> dict[str, Any]:
+    report = _gio_report()
+    if isinstance(report, str):
+        pytest.skip(report)
+    return report
+
+
+def glib_at_least(gio: dict[str, Any], minor: int) -> bool:
+    major, glib_minor, _ = gio["glib_version"]
+    return bool((major, glib_minor) >= (2, minor))
+
+
+# errno -> (GLib minor version that changed it, what older GLib returns)
+ERRNO_CHANGES = {
+    errno.EDESTADDRREQ: (80, "FAILED"),  # G_IO_ERROR_DESTINATION_UNSET, GLib 2.79.0 / 2.80
+    errno.EADDRNOTAVAIL: (82, "FAILED"),  # EADDRNOTAVAIL -> CONNECTION_REFUSED, 2.81.0 / 2.82
+}
+
+# scenario -> (GLib minor version that changed it, what older GLib reports)
+SCENARIO_CHANGES = {
+    "send_destination_unset": (80, "FAILED"),
+    "bind_address_not_available": (82, "FAILED"),
+    # "gsocket: Handle cancellation of accept()/connect() in non-blocking mode", 2.85.3 / 2.86
+    "precancelled_accept_blocking=False": (86, "WOULD_BLOCK"),
+    "precancelled_connect_blocking=False": (86, "PENDING"),
+}
+
+
+def expected(gio: dict[str, Any], changes: dict[Any, tuple[int, str]], key: Any, ours: str) -> str:
+    """What GLib of the installed version should report, given giosocket's (current) answer."""
+    if key in changes:
+        minor, old = changes[key]
+        if not glib_at_least(gio, minor):
+            return old
+    return ours
+
+
+def test_glib_version_is_reported(gio: dict[str, Any]) -> None:
+    major, minor, micro = gio["glib_version"]
+    assert major == 2 and minor >= 40 and micro >= 0
+
+
+def test_errno_mapping_matches_g_io_error_from_errno(gio: dict[str, Any]) -> None:
+    mismatches = {}
+    for err_text, theirs in gio["errno"].items():
+        err = int(err_text)
+        ours = _io_error_from_errno(err).name
+        if expected(gio, ERRNO_CHANGES, err, ours) != theirs:
+            mismatches[errno.errorcode.get(err, err)] = (ours, theirs)
+    assert mismatches == {}
+
+
+DEFAULT_KEYS = [
+    "blocking",
+    "timeout",
+    "listen_backlog",
+    "keepalive",
+    "family",
+    "type",
+    "protocol",
+    "is_connected",
+    "is_closed",
+    "speaks_ipv4",
+    "ttl",
+    "broadcast",
+    "multicast_loopback",
+    "multicast_ttl",
+]
+
+
+def our_defaults(s: Socket) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "blocking": s.get_blocking(),
+        "timeout": s.get_timeout(),
+        "listen_backlog": s.get_listen_backlog(),
+        "keepalive": s.get_keepalive(),
+        "family": int(s.get_family()),
+        "type": int(s.get_socket_type()),
+        "protocol": int(s.get_protocol()),
+        "is_connected": s.is_connected(),
+        "is_closed": s.is_closed(),
+    }
+    if s.family in (F.IPV4, F.IPV6):
+        out["speaks_ipv4"] = s.speaks_ipv4()
+        # Options added by the multicast module; compared when present.
+        for name in ("ttl", "broadcast", "multicast_loopback", "multicast_ttl"):
+            getter = getattr(s, "get_" + name, None)
+            if getter is not None:
+                out[name] = getter()
+    if s.type is T.STREAM and s.family is not F.UNIX:
+        out["tcp_nodelay"] = s.get_option(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    return out
+
+
+def our_default_sockets() -> dict[str, Socket]:
+    made: dict[str, Socket] = {}
+    for fname in ("IPV4", "IPV6", "UNIX"):
+        for tname in ("STREAM", "DATAGRAM"):
+            made[f"{fname}/{tname}"] = Socket(F[fname], T[tname])
+    for name, fam, stype in (
+        ("IPV4/STREAM", socket.AF_INET, socket.SOCK_STREAM),
+        ("IPV4/DATAGRAM", socket.AF_INET, socket.SOCK_DGRAM),
+        ("IPV6/DATAGRAM", socket.AF_INET6, socket.SOCK_DGRAM),
+        ("UNIX/STREAM", socket.AF_UNIX, socket.SOCK_STREAM),
+    ):
+        made[f"from_fd {name}"] = Socket.new_from_fd(socket.socket(fam, stype).detach())
+    a, b = socket.socketpair()
+    made["from_fd socketpair"] = Socket.new_from_fd(a.detach())
+    b.close()
+    return made
+
+
+def test_socket_defaults_match(gio: dict[str, Any]) -> None:
+    sockets = our_default_sockets()
+    try:
+        for name, theirs in gio["defaults"].items():
+            ours = our_defaults(sockets[name])
+            for key in DEFAULT_KEYS:
+                if key in theirs and key in ours:
+                    assert ours[key] == theirs[key], (name, key, ours[key], theirs[key])
+            if "tcp_nodelay" in theirs:
+                # GLib 2.80 turned TCP_NODELAY on for every stream GSocket; giosocket does too.
+                assert ours["tcp_nodelay"] == 1
+                assert theirs["tcp_nodelay"] == (1 if glib_at_least(gio, 80) else 0)
+    finally:
+        for s in sockets.values():
+            s.close()
+
+
+def code_of(fn: Callable[[], object]) -> str:
+    try:
+        fn()
+    except giosocket.Error as e:
+        return e.code.name
+    return "OK"
+
+
+def loopback(port: int = 0) -> InetSocketAddress:
+    return InetSocketAddress(InetAddress.new_loopback(F.IPV4), port)
+
+
+def new(family: SocketFamily = F.IPV4, stype: SocketType = T.STREAM) -> Socket:
+    return Socket(family, stype)
+
+
+def our_scenarios() -> dict[str, str]:
+    out: dict[str, str] = {}
+    keep: list[Socket] = []
+
+    def k(s: Socket) -> Socket:
+        keep.append(s)
+        return s
+
+    probe = k(new())
+    probe.bind(loopback(), True)
+    port = probe.get_local_address().port  # type: ignore[attr-defined]
+    c = k(new())
+    out["connect_refused"] = code_of(lambda: c.connect(loopback(port)))
+    c = k(new())
+    c.blocking = False
+    r = code_of(lambda: c.connect(loopback(port)))
+    code_of(lambda: c.condition_timed_wait(IOCondition.OUT, 2_000_000))
+    out["connect_nonblocking"] = r
+    out["check_connect_result_refused"] = code_of(c.check_connect_result)
+
+    a = k(new())
+    a.bind(loopback(), True)
+    a.listen()
+    b = k(new())
+    out["tcp_bind_in_use"] = code_of(lambda: b.bind(a.get_local_address(), True))
+    u1, u2 = k(new(stype=T.DATAGRAM)), k(new(stype=T.DATAGRAM))
+    u1.bind(loopback(), True)
+    out["udp_bind_reuse"] = code_of(lambda: u2.bind(u1.get_local_address(), True))
+
+    a.blocking = False
+    out["accept_would_block"] = code_of(a.accept)
+    u1.blocking = False
+    out["receive_would_block"] = code_of(lambda: u1.receive_with_blocking(8, False))
+    u3 = k(new(stype=T.DATAGRAM))
+    out["send_destination_unset"] = code_of(lambda: u3.send(b"x"))
+    out["remote_address_not_connected"] = code_of(u3.get_remote_address)
+    out["shutdown_not_connected"] = code_of(lambda: k(new()).shutdown(True, True))
+    out["listen_on_datagram"] = code_of(u3.listen)
+    out["accept_not_listening"] = code_of(lambda: k(new()).accept())
+    out["bind_address_not_available"] = code_of(
+        lambda: k(new(stype=T.DATAGRAM)).bind(("192.0.2.1", 0), False)
+    )
+    with tempfile.TemporaryDirectory() as d:
+        missing = UnixSocketAddress(os.path.join(d, "missing"))
+        out["connect_missing_unix_path"] = code_of(lambda: k(new(F.UNIX)).connect(missing))
+
+    start = time.monotonic()
+    out["condition_timed_wait_timeout"] = code_of(
+        lambda: u3.condition_timed_wait(IOCondition.IN, 50_000)
+    )
+    out["condition_timed_wait_ms"] = str(round((time.monotonic() - start) * 1000 / 10) * 10)
+    out["condition_timed_wait_zero"] = code_of(lambda: u3.condition_timed_wait(IOCondition.IN, 0))
+
+    cancellable = Cancellable()
+    cancellable.cancel()
+    for blocking in (True, False):
+        a.blocking = blocking
+        out[f"precancelled_accept_blocking={blocking}"] = code_of(lambda: a.accept(cancellable))
+        c = k(new())
+        c.blocking = blocking
+        out[f"precancelled_connect_blocking={blocking}"] = code_of(
+            lambda c=c: c.connect(loopback(0), cancellable)
+        )
+    out["precancelled_condition_wait"] = code_of(
+        lambda: u3.condition_wait(IOCondition.OUT, cancellable)
+    )
+
+    a.blocking = True
+    cl = k(new())
+    cl.connect(a.get_local_address())
+    sv = k(a.accept())
+    sv.shutdown(False, True)
+    cl.timeout = 1
+    out["half_close_hup_wait"] = code_of(lambda: cl.condition_timed_wait(IOCondition.HUP, 100_000))
+    out["half_close_condition_check_in_hup"] = str(
+        int(cl.condition_check(IOCondition.IN | IOCondition.HUP))
+    )
+
+    data = b"0123456789abcdef\0"
+    c2 = k(new())
+    c2.connect(a.get_local_address())
+    sv2 = k(a.accept())
+    c2.send(data)
+    sv2.condition_wait(IOCondition.IN)
+    first = sv2.get_available_bytes()
+    c2.send(data)
+    for _ in range(100):
+        if sv2.get_available_bytes() > first:
+            break
+        time.sleep(0.01)
+    out["available_tcp"] = f"{first},{sv2.get_available_bytes()}"
+    udp_rx, udp_tx = k(new(stype=T.DATAGRAM)), k(new(stype=T.DATAGRAM))
+    udp_rx.bind(loopback(), True)
+    udp_tx.send_to(udp_rx.get_local_address(), data)
+    udp_tx.send_to(udp_rx.get_local_address(), data)
+    udp_rx.condition_wait(IOCondition.IN)
+    time.sleep(0.05)
+    seq = [udp_rx.get_available_bytes()]
+    udp_rx.receive(0)
+    seq.append(udp_rx.get_available_bytes())
+    udp_rx.receive(0)
+    seq.append(udp_rx.get_available_bytes())
+    out["available_udp"] = ",".join(map(str, seq))
+
+    closed = new(stype=T.DATAGRAM)
+    closed.close()
+    out["closed_close_again"] = code_of(closed.close)
+    out["closed_send"] = code_of(lambda: closed.send(b"x"))
+    out["closed_receive"] = code_of(lambda: closed.receive_with_blocking(1, False))
+    out["closed_bind"] = code_of(lambda: closed.bind(loopback(), False))
+    out["closed_listen"] = code_of(closed.listen)
+    out["closed_accept"] = code_of(closed.accept)
+    out["closed_connect"] = code_of(lambda: closed.connect(loopback(9)))
+    out["closed_fd"] = str(closed.get_fd())
+
+    p1, p2 = socket.socketpair()
+    g1 = k(Socket.new_from_fd(p1.detach()))
+    p2.close()
+    out["send_peer_closed"] = code_of(lambda: g1.send(b"x"))
+    for s in keep:
+        s.close()
+    return out
+
+
+def test_error_scenarios_match(gio: dict[str, Any]) -> None:
+    ours = our_scenarios()
+    theirs = gio["scenarios"]
+    assert set(ours) == set(theirs)
+    mismatches = {}
+    for key, their_code in theirs.items():
+        our_code = ours[key]
+        if key == "condition_timed_wait_ms":
+            assert abs(int(our_code) - int(their_code)) <= 20, (our_code, their_code)
+            continue
+        if key == "connect_nonblocking" and our_code == "CONNECTION_REFUSED":
+            our_code = "PENDING"  # loopback may refuse at once; both are GLib-correct
+        if expected(gio, SCENARIO_CHANGES, key, our_code) != their_code:
+            mismatches[key] = (our_code, their_code)
+    assert mismatches == {}
+
+
+def test_inet_address_classification_matches(gio: dict[str, Any]) -> None:
+    for text, theirs in gio["classification"].items():
+        a = InetAddress(text)
+        ours = {
+            "to_string": a.to_string(),
+            "family": int(a.family),
+            "native_size": a.get_native_size(),
+            **{p: getattr(a, "get_" + p)() for p in theirs if p.startswith("is_")},
+        }
+        assert ours == theirs, text
+
+
+def test_socket_address_text_and_sizes_match(gio: dict[str, Any]) -> None:
+    theirs = gio["socket_addresses"]
+    for key in ("1.2.3.4 80", "::1 443", "fe80::1 1"):
+        host, port = key.split()
+        a = InetSocketAddress.new_from_string(host, int(port))
+        assert a is not None
+        assert {"to_string": a.to_string(), "native_size": a.get_native_size()} == theirs[key]
+    made = {
+        "unix path": UnixSocketAddress("/tmp/x"),
+        "unix abstract": UnixSocketAddress.new_with_type("name", UnixSocketAddressType.ABSTRACT),
+        "unix abstract padded": UnixSocketAddress.new_with_type(
+            "name", UnixSocketAddressType.ABSTRACT_PADDED
+        ),
+    }
+    for key, addr in made.items():
+        ours = {"native_size": addr.get_native_size(), "type": int(addr.address_type)}
+        assert ours == theirs[key], key
