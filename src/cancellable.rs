@@ -2,6 +2,7 @@
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 use pyo3::prelude::*;
 
@@ -9,9 +10,15 @@ use crate::error;
 
 /// GIO's `GCancellable`. `cancel()` from any thread makes the eventfd readable, so every
 /// operation polling it (the wait engine) wakes at once and raises CANCELLED.
+///
+/// Invariant: the eventfd is readable exactly when `cancelled` is true. `cancel()` and
+/// `reset()` update both under `transition` (as GLib's mutex), so a reset racing a cancel
+/// can never leave a readable eventfd on an uncancelled cancellable, which would make every
+/// wait on it spin.
 #[pyclass(frozen, module = "giosocket")]
 pub struct Cancellable {
     cancelled: AtomicBool,
+    transition: Mutex<()>,
     fd: OwnedFd,
 }
 
@@ -69,12 +76,16 @@ impl Cancellable {
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         Ok(Cancellable {
             cancelled: AtomicBool::new(false),
+            transition: Mutex::new(()),
             fd,
         })
     }
 
     /// Cancel: every operation waiting with this cancellable wakes and raises CANCELLED.
     fn cancel(&self) {
+        // A poisoned lock only means another thread panicked mid-transition; the state it
+        // guards is still a plain flag + counter, so carry on.
+        let _transition = self.transition.lock().unwrap_or_else(|e| e.into_inner());
         if !self.cancelled.swap(true, Ordering::SeqCst) {
             let one: u64 = 1;
             // SAFETY: writes 8 bytes from a live u64 to our own eventfd.
@@ -91,6 +102,7 @@ impl Cancellable {
 
     /// Make the cancellable usable again after a cancel.
     fn reset(&self) {
+        let _transition = self.transition.lock().unwrap_or_else(|e| e.into_inner());
         if self.cancelled.swap(false, Ordering::SeqCst) {
             self.drain();
         }

@@ -308,3 +308,51 @@ def test_fuzz_core_methods_in_subprocess_never_panic_or_abort() -> None:
     assert report["calls"] > 1000
     assert report["bad"] == [], report["bad"]
     assert "panicked" not in result.stderr
+
+
+EMFILE = textwrap.dedent(
+    """
+    import os, resource, socket, giosocket
+    from giosocket import Socket, SocketFamily, SocketType, Cancellable
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    listener = Socket(SocketFamily.IPV4, SocketType.STREAM)
+    listener.bind(("127.0.0.1", 0), True)
+    listener.listen()
+    client = Socket(SocketFamily.IPV4, SocketType.STREAM)
+    client.connect(listener.local_address)
+    idle = Socket(SocketFamily.IPV4, SocketType.DATAGRAM)
+    idle.bind(("127.0.0.1", 0), False)
+    idle.timeout = 0.05
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))
+    hog = []
+    codes = set()
+    for _ in range(200):
+        try:
+            hog.append(Socket(SocketFamily.IPV4, SocketType.DATAGRAM))
+        except giosocket.Error as e:
+            codes.add(("socket", e.code.name))
+            break
+    for name, call in (("accept", listener.accept), ("cancellable", Cancellable)):
+        try:
+            call()
+        except giosocket.Error as e:
+            codes.add((name, e.code.name))
+    try:  # the close wake-up eventfd cannot be created: the wait still honours its timeout
+        idle.receive(10)
+    except TimeoutError:
+        codes.add(("receive", "TIMED_OUT"))
+    hog.pop().close()
+    hog.pop().close()
+    accepted = listener.accept()
+    print(sorted(codes), accepted.is_connected())
+    """
+)
+
+
+def test_fd_exhaustion_is_an_error_not_a_crash() -> None:
+    result = run_python(EMFILE)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "[('accept', 'TOO_MANY_OPEN_FILES'), ('cancellable', 'TOO_MANY_OPEN_FILES'), "
+        "('receive', 'TIMED_OUT'), ('socket', 'TOO_MANY_OPEN_FILES')] True"
+    )
