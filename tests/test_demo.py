@@ -20,6 +20,9 @@ def test_demo_runs_and_reports_each_part() -> None:
     assert "got b'datagram 2'" in out
     assert "CANCELLED" in out and "CLOSED" in out
     assert "ConnectionRefusedError" in out and "TimeoutError" in out
+    assert "one send_messages call sent 8 datagrams" in out
+    assert "one receive_messages call got 8 datagrams" in out
+    assert "b'asyncio' -> b'ASYNCIO'" in out
     assert out.rstrip().endswith("demo finished")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -121,11 +122,63 @@ def _errors() -> None:
             _say(f"   receive(-1) -> ValueError: {exc}")
 
 
+def _batch() -> None:
+    _say("5. Batched datagrams: send_messages / receive_messages (sendmmsg / recvmmsg)")
+    with (
+        g.Socket(g.SocketFamily.IPV4, g.SocketType.DATAGRAM) as rx,
+        g.Socket(g.SocketFamily.IPV4, g.SocketType.DATAGRAM) as tx,
+    ):
+        rx.bind(("127.0.0.1", 0), False)
+        out = [g.OutputMessage(rx.local_address, [b"message ", str(i).encode()]) for i in range(8)]
+        sent = tx.send_messages(out)
+        _say(f"   one send_messages call sent {sent} datagrams (gathered from 2 vectors each)")
+        inbox = [g.InputMessage([bytearray(64)]) for _ in range(16)]
+        got = rx.receive_messages(inbox[:8])
+        sizes = [m.bytes_received for m in inbox[:got]]
+        _say(f"   one receive_messages call got {got} datagrams of sizes {sizes}")
+        try:
+            tx.send_message(rx.local_address, [bytes(64 * 16)], [g.UdpSegmentMessage(64)])
+        except g.Error as exc:
+            _say(f"   UDP GSO unavailable here: {exc}")
+            return
+        got = rx.receive_messages(inbox, g.MSG_WAITFORONE)
+        _say(
+            f"   UDP GSO: one send_message of 1024 bytes with UdpSegmentMessage(64) -> {got} datagrams"
+        )
+
+
+async def _echo_async() -> None:
+    with (
+        g.Socket(g.SocketFamily.IPV4, g.SocketType.DATAGRAM) as server,
+        g.Socket(g.SocketFamily.IPV4, g.SocketType.DATAGRAM) as client,
+    ):
+        server.bind(("127.0.0.1", 0), False)
+        server.timeout = 2
+        client.timeout = 2
+
+        async def serve() -> None:
+            for _ in range(3):
+                data, sender = await server.receive_from_async(1500)
+                await server.send_to_async(sender, data.upper())
+
+        task = asyncio.create_task(serve())
+        for word in (b"asyncio", b"without", b"threads"):
+            await client.send_to_async(server.local_address, word)
+            reply, _ = await client.receive_from_async(1500)
+            _say(f"   {word!r} -> {reply!r}")
+        await task
+
+
+def _asyncio() -> None:
+    _say("6. asyncio: *_async coroutines wait with the loop's add_reader/add_writer")
+    asyncio.run(_echo_async())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the tour; returns the exit status."""
     del argv
     _say(f"giosocket {g.__version__}: GLib's GSocket for Python\n")
-    for part in (_tcp_echo, _udp, _cancellation, _errors):
+    for part in (_tcp_echo, _udp, _cancellation, _errors, _batch, _asyncio):
         part()
         _say("")
     _say("demo finished")
