@@ -97,7 +97,32 @@ impl ControlBuf {
 struct Part {
     level: i32,
     msg_type: i32,
-    data: Vec<u8>,
+    data: Payload,
+}
+
+/// A control message payload: small built-in ones stay inline (no allocation).
+enum Payload {
+    Inline([u8; 16], usize),
+    Heap(Vec<u8>),
+}
+
+impl Payload {
+    fn inline(bytes: &[u8]) -> Self {
+        let mut buf = [0u8; 16];
+        buf[..bytes.len()].copy_from_slice(bytes);
+        Payload::Inline(buf, bytes.len())
+    }
+
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Payload::Inline(buf, len) => &buf[..*len],
+            Payload::Heap(v) => v,
+        }
+    }
 }
 
 fn is_exact<T: pyo3::PyTypeInfo>(obj: &Bound<'_, PyAny>) -> bool {
@@ -125,7 +150,7 @@ fn part(obj: &Bound<'_, PyAny>) -> PyResult<Part> {
         return Ok(Part {
             level: libc::SOL_UDP,
             msg_type: UDP_SEGMENT,
-            data: m.get().payload().to_vec(),
+            data: Payload::inline(&m.get().payload()),
         });
     }
     if is_exact::<UnixFDMessage>(obj) {
@@ -133,7 +158,7 @@ fn part(obj: &Bound<'_, PyAny>) -> PyResult<Part> {
         return Ok(Part {
             level: libc::SOL_SOCKET,
             msg_type: libc::SCM_RIGHTS,
-            data: m.get().payload()?,
+            data: Payload::Heap(m.get().payload()?),
         });
     }
     if is_exact::<UnixCredentialsMessage>(obj) {
@@ -141,7 +166,7 @@ fn part(obj: &Bound<'_, PyAny>) -> PyResult<Part> {
         return Ok(Part {
             level: libc::SOL_SOCKET,
             msg_type: libc::SCM_CREDENTIALS,
-            data: m.get().payload(py).to_vec(),
+            data: Payload::inline(&m.get().payload(py)),
         });
     }
     if is_exact::<SocketControlMessage>(obj) {
@@ -150,7 +175,7 @@ fn part(obj: &Bound<'_, PyAny>) -> PyResult<Part> {
         return Ok(Part {
             level,
             msg_type,
-            data: data.to_vec(),
+            data: Payload::Heap(data.to_vec()),
         });
     }
     // A Python subclass: ask its methods.
@@ -170,7 +195,7 @@ fn part(obj: &Bound<'_, PyAny>) -> PyResult<Part> {
     Ok(Part {
         level,
         msg_type,
-        data,
+        data: Payload::Heap(data),
     })
 }
 
@@ -224,7 +249,7 @@ pub fn encode(messages: &[Bound<'_, PyAny>]) -> PyResult<ControlBuf> {
             std::ptr::write_unaligned(bytes.as_mut_ptr().add(off).cast::<libc::cmsghdr>(), hdr)
         };
         let start = off + align(HDR);
-        bytes[start..start + p.data.len()].copy_from_slice(&p.data);
+        bytes[start..start + p.data.len()].copy_from_slice(p.data.as_slice());
         off += cmsg_space(p.data.len());
     }
     Ok(buf)

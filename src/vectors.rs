@@ -119,6 +119,9 @@ enum HeldIn {
 
 /// Whether `obj` should be read as one buffer rather than as a list of vectors.
 fn is_single_buffer(obj: &Bound<'_, PyAny>) -> bool {
+    if obj.is_exact_instance_of::<PyList>() || obj.is_exact_instance_of::<PyTuple>() {
+        return false;
+    }
     if obj.is_instance_of::<PyBytes>()
         || obj.is_instance_of::<PyByteArray>()
         || obj.is_instance_of::<PyMemoryView>()
@@ -135,23 +138,55 @@ fn is_single_buffer(obj: &Bound<'_, PyAny>) -> bool {
     unsafe { pyo3::ffi::PyObject_CheckBuffer(obj.as_ptr()) == 1 }
 }
 
-fn items<'py>(vectors: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    if is_single_buffer(vectors) {
-        return Ok(vec![vectors.clone()]);
+/// The items of a vector list, without collecting them first.
+enum Items<'py> {
+    One(Option<Bound<'py, PyAny>>),
+    List(pyo3::types::iter::BoundListIterator<'py>),
+    Tuple(pyo3::types::iter::BoundTupleIterator<'py>),
+    Iter(Bound<'py, pyo3::types::PyIterator>),
+}
+
+impl<'py> Items<'py> {
+    fn new(vectors: &Bound<'py, PyAny>) -> PyResult<Self> {
+        if is_single_buffer(vectors) {
+            return Ok(Items::One(Some(vectors.clone())));
+        }
+        if let Ok(list) = vectors.cast::<PyList>() {
+            return Ok(Items::List(list.iter()));
+        }
+        if let Ok(tuple) = vectors.cast::<PyTuple>() {
+            return Ok(Items::Tuple(tuple.iter()));
+        }
+        let iter = vectors.try_iter().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "vectors must be a sequence of vectors or buffers, not '{}'",
+                type_name(vectors)
+            ))
+        })?;
+        Ok(Items::Iter(iter))
     }
-    if let Ok(list) = vectors.cast::<PyList>() {
-        return Ok(list.iter().collect());
+
+    fn len_hint(&self) -> usize {
+        match self {
+            Items::One(_) => 1,
+            Items::List(it) => it.len(),
+            Items::Tuple(it) => it.len(),
+            Items::Iter(_) => 4,
+        }
     }
-    if let Ok(tuple) = vectors.cast::<PyTuple>() {
-        return Ok(tuple.iter().collect());
+}
+
+impl<'py> Iterator for Items<'py> {
+    type Item = PyResult<Bound<'py, PyAny>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Items::One(item) => item.take().map(Ok),
+            Items::List(it) => it.next().map(Ok),
+            Items::Tuple(it) => it.next().map(Ok),
+            Items::Iter(it) => it.next(),
+        }
     }
-    let iter = vectors.try_iter().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "vectors must be a sequence of vectors or buffers, not '{}'",
-            type_name(vectors)
-        ))
-    })?;
-    iter.collect()
 }
 
 /// The Python type name of `obj`, for error messages.
@@ -187,11 +222,12 @@ impl OutVecs {
 
     /// Borrow every vector of `vectors` (vector objects or plain buffers, or one buffer).
     pub fn new(vectors: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let items = items(vectors)?;
-        let mut held = Vec::with_capacity(items.len());
-        let mut iov = Vec::with_capacity(items.len());
+        let items = Items::new(vectors)?;
+        let mut held = Vec::with_capacity(items.len_hint());
+        let mut iov = Vec::with_capacity(items.len_hint());
         let mut total: usize = 0;
         for item in items {
+            let item = item?;
             let (entry, slice_ptr, len) = if let Ok(v) = item.cast::<OutputVector>() {
                 let s = v.get().data.as_slice();
                 let (p, l) = (s.as_ptr(), s.len());
@@ -254,11 +290,12 @@ unsafe impl Sync for InVecs {}
 impl InVecs {
     /// Borrow every vector of `vectors` (InputVector objects or writable buffers, or one).
     pub fn new(vectors: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let items = items(vectors)?;
-        let mut held = Vec::with_capacity(items.len());
-        let mut iov = Vec::with_capacity(items.len());
+        let items = Items::new(vectors)?;
+        let mut held = Vec::with_capacity(items.len_hint());
+        let mut iov = Vec::with_capacity(items.len_hint());
         let mut total: usize = 0;
         for item in items {
+            let item = item?;
             let (entry, ptr, len) = if let Ok(v) = item.cast::<InputVector>() {
                 let d = &v.get().data;
                 let (p, l) = (d.ptr().get(), d.len());
