@@ -125,12 +125,13 @@ impl OutputMessage {
 
     #[setter(vectors)]
     fn prop_set_vectors(&mut self, vectors: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.vecs = if vectors.is_none() {
-            OutVecs::empty()
+        if vectors.is_none() {
+            self.vecs = OutVecs::empty();
+            self.vectors_obj = PyTuple::empty(vectors.py()).into_any().unbind();
         } else {
-            OutVecs::new(vectors)?
-        };
-        self.vectors_obj = vectors.clone().unbind();
+            self.vecs = OutVecs::new(vectors)?;
+            self.vectors_obj = vectors.clone().unbind();
+        }
         Ok(())
     }
 
@@ -170,7 +171,8 @@ impl OutputMessage {
 /// A datagram slot for `Socket.receive_messages` (GIO's `GInputMessage`):
 /// `InputMessage(vectors, want_control_messages=False, control_size=2048)`. After a call it
 /// holds `bytes_received`, `flags`, `address` and `control_messages` of the datagram received
-/// into it. Reuse it: its buffers stay borrowed and its storage is allocated once.
+/// into it. Reuse it: its buffers stay borrowed and its storage is allocated once. While a
+/// call uses it, other threads touching it get a RuntimeError (pyo3's borrow check).
 #[pyclass(module = "giosocket", skip_from_py_object)]
 pub struct InputMessage {
     vectors_obj: Py<PyAny>,
