@@ -6,7 +6,7 @@ import asyncio
 import os
 import time
 from collections.abc import Coroutine
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Protocol, TypeVar
 
 import giosocket
 import pytest
@@ -26,16 +26,22 @@ from giosocket import aio as gaio
 T = TypeVar("T")
 
 
+class Runner(Protocol):
+    """Runs a coroutine to completion on a fresh event loop."""
+
+    def __call__(self, coro: Coroutine[Any, Any, T], /) -> T: ...
+
+
 def _uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     try:
         import uvloop
     except ImportError:
         pytest.skip("uvloop is not installed (pip install uvloop)")
-    return uvloop.new_event_loop  # type: ignore[no-any-return]
+    return uvloop.new_event_loop
 
 
 @pytest.fixture(params=["asyncio", "uvloop"])
-def run(request: pytest.FixtureRequest) -> Callable[[Coroutine[Any, Any, T]], T]:
+def run(request: pytest.FixtureRequest) -> Runner:
     """Run a coroutine to completion on a fresh loop of the parametrised kind."""
     factory = asyncio.new_event_loop if request.param == "asyncio" else _uvloop_factory()
 
@@ -78,7 +84,7 @@ def registered(loop: asyncio.AbstractEventLoop, fd: int) -> bool | None:
     return fd in selector.get_map()
 
 
-def test_tcp_echo_200_round_trips(run: Callable[[Coroutine[Any, Any, T]], T]) -> None:
+def test_tcp_echo_200_round_trips(run: Runner) -> None:
     client, server = tcp_pair()
 
     async def echo() -> None:
@@ -107,7 +113,7 @@ def test_tcp_echo_200_round_trips(run: Callable[[Coroutine[Any, Any, T]], T]) ->
     server.close()
 
 
-def test_udp_echo_receive_from_send_to(run: Callable[[Coroutine[Any, Any, T]], T]) -> None:
+def test_udp_echo_receive_from_send_to(run: Runner) -> None:
     server, client = udp_socket(), udp_socket()
 
     async def echo() -> None:
@@ -130,7 +136,7 @@ def test_udp_echo_receive_from_send_to(run: Callable[[Coroutine[Any, Any, T]], T
 
 
 def test_cancellable_wait_does_not_stall_ticker(
-    run: Callable[[Coroutine[Any, Any, T]], T],
+    run: Runner,
 ) -> None:
     client, server = tcp_pair()
     cancellable = Cancellable()
@@ -167,7 +173,7 @@ def test_cancellable_wait_does_not_stall_ticker(
     server.close()
 
 
-def test_already_cancelled_raises_at_once(run: Callable[[Coroutine[Any, Any, T]], T]) -> None:
+def test_already_cancelled_raises_at_once(run: Runner) -> None:
     client, server = tcp_pair()
     cancellable = Cancellable()
     cancellable.cancel()
@@ -187,7 +193,7 @@ def test_already_cancelled_raises_at_once(run: Callable[[Coroutine[Any, Any, T]]
     server.close()
 
 
-def test_task_cancellation_unregisters_reader(run: Callable[[Coroutine[Any, Any, T]], T]) -> None:
+def test_task_cancellation_unregisters_reader(run: Runner) -> None:
     client, server = tcp_pair()
     cancellable = Cancellable()
 
@@ -206,7 +212,12 @@ def test_task_cancellation_unregisters_reader(run: Callable[[Coroutine[Any, Any,
         assert registered(loop, cancellable.get_fd()) in (False, None)
         # The fd is free for the loop again: a plain add_reader on it works and fires.
         fired = loop.create_future()
-        loop.add_reader(server.fileno(), lambda: fired.done() or fired.set_result(True))
+
+        def on_readable() -> None:
+            if not fired.done():
+                fired.set_result(True)
+
+        loop.add_reader(server.fileno(), on_readable)
         client.send(b"x")
         assert await asyncio.wait_for(fired, 5)
         loop.remove_reader(server.fileno())
@@ -218,7 +229,7 @@ def test_task_cancellation_unregisters_reader(run: Callable[[Coroutine[Any, Any,
     server.close()
 
 
-def test_socket_timeout_raises_timed_out(run: Callable[[Coroutine[Any, Any, T]], T]) -> None:
+def test_socket_timeout_raises_timed_out(run: Runner) -> None:
     client, server = tcp_pair()
     server.timeout = 0.1
 
@@ -236,7 +247,7 @@ def test_socket_timeout_raises_timed_out(run: Callable[[Coroutine[Any, Any, T]],
     server.close()
 
 
-def test_close_while_waiting_raises_closed(run: Callable[[Coroutine[Any, Any, T]], T]) -> None:
+def test_close_while_waiting_raises_closed(run: Runner) -> None:
     client, server = tcp_pair()
 
     async def main() -> None:
@@ -253,7 +264,7 @@ def test_close_while_waiting_raises_closed(run: Callable[[Coroutine[Any, Any, T]
     client.close()
 
 
-def test_nonblocking_socket_still_waits(run: Callable[[Coroutine[Any, Any, T]], T]) -> None:
+def test_nonblocking_socket_still_waits(run: Runner) -> None:
     client, server = tcp_pair()
     server.blocking = False
 
@@ -269,7 +280,7 @@ def test_nonblocking_socket_still_waits(run: Callable[[Coroutine[Any, Any, T]], 
     server.close()
 
 
-def test_accept_and_connect_async(run: Callable[[Coroutine[Any, Any, T]], T]) -> None:
+def test_accept_and_connect_async(run: Runner) -> None:
     listener = Socket(SocketFamily.IPV4, SocketType.STREAM)
     listener.bind(("127.0.0.1", 0), True)
     listener.listen()
@@ -292,7 +303,7 @@ def test_accept_and_connect_async(run: Callable[[Coroutine[Any, Any, T]], T]) ->
     listener.close()
 
 
-def test_connect_async_refused(run: Callable[[Coroutine[Any, Any, T]], T]) -> None:
+def test_connect_async_refused(run: Runner) -> None:
     probe = Socket(SocketFamily.IPV4, SocketType.STREAM)
     probe.bind(("127.0.0.1", 0), True)
     address = probe.get_local_address()
@@ -308,7 +319,7 @@ def test_connect_async_refused(run: Callable[[Coroutine[Any, Any, T]], T]) -> No
     run(main())
 
 
-def test_condition_wait_async(run: Callable[[Coroutine[Any, Any, T]], T]) -> None:
+def test_condition_wait_async(run: Runner) -> None:
     client, server = tcp_pair()
 
     async def main() -> None:
@@ -328,7 +339,7 @@ def test_condition_wait_async(run: Callable[[Coroutine[Any, Any, T]], T]) -> Non
 
 
 def test_concurrent_waiters_share_socket_and_cancellable(
-    run: Callable[[Coroutine[Any, Any, T]], T],
+    run: Runner,
 ) -> None:
     a_client, a_server = tcp_pair()
     b_client, b_server = tcp_pair()
@@ -354,7 +365,7 @@ def test_concurrent_waiters_share_socket_and_cancellable(
         sock.close()
 
 
-def test_async_errors_and_bad_input(run: Callable[[Coroutine[Any, Any, T]], T]) -> None:
+def test_async_errors_and_bad_input(run: Runner) -> None:
     client, server = tcp_pair()
 
     async def main() -> None:
@@ -373,7 +384,7 @@ def test_async_errors_and_bad_input(run: Callable[[Coroutine[Any, Any, T]], T]) 
     assert info.value.code == IOErrorEnum.CLOSED
 
 
-def test_no_fd_leak(run: Callable[[Coroutine[Any, Any, T]], T]) -> None:
+def test_no_fd_leak(run: Runner) -> None:
     async def main() -> None:
         for _ in range(20):
             client, server = tcp_pair()
@@ -391,7 +402,7 @@ def test_no_fd_leak(run: Callable[[Coroutine[Any, Any, T]], T]) -> None:
     assert len(os.listdir("/proc/self/fd")) <= before
 
 
-def test_batched_udp_echo(run: Callable[[Coroutine[Any, Any, T]], T]) -> None:
+def test_batched_udp_echo(run: Runner) -> None:
     server, client = udp_socket(), udp_socket()
     server.timeout = client.timeout = 5
 
@@ -430,7 +441,7 @@ def test_batched_udp_echo(run: Callable[[Coroutine[Any, Any, T]], T]) -> None:
 
 
 def test_receive_messages_async_cancel_and_timeout(
-    run: Callable[[Coroutine[Any, Any, T]], T],
+    run: Runner,
 ) -> None:
     sock = udp_socket()
     inputs = [InputMessage([bytearray(64)]) for _ in range(4)]

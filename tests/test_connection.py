@@ -52,6 +52,16 @@ def test_factory_picks_tcp_unix_or_plain_connection() -> None:
         assert isinstance(conn, io.RawIOBase)
 
 
+def test_constructor_requires_a_socket() -> None:
+    with pytest.raises(TypeError):
+        SocketConnection(3)  # type: ignore[arg-type]
+    client, server = tcp_pair()
+    conn = TcpConnection(client)
+    assert conn.socket is client and not conn.graceful_disconnect
+    conn.close()
+    server.close()
+
+
 def test_connection_accessors_and_close_closes_socket() -> None:
     client, server = tcp_pair()
     conn = client.connection_factory_create_connection()

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from ._enums import IOErrorEnum, SocketFamily, SocketProtocol, SocketType
 from ._errors import Error, _make
-from ._giosocket import Credentials, UnixCredentialsMessage, UnixFDMessage
+from ._giosocket import Credentials, Socket, UnixCredentialsMessage, UnixFDMessage
 
 if TYPE_CHECKING:
-    from ._giosocket import Cancellable, Socket, SocketAddress, _AddressLike
+    from ._giosocket import Cancellable, SocketAddress, _AddressLike
 
 __all__ = ["SocketConnection", "TcpConnection", "UnixConnection"]
 
@@ -34,6 +34,8 @@ class SocketConnection(io.RawIOBase):
 
     def __init__(self, socket: Socket) -> None:
         """Wrap ``socket``; the connection owns it from now on (``close()`` closes it)."""
+        if not isinstance(socket, Socket):
+            raise TypeError(f"socket must be a giosocket.Socket, not {type(socket).__name__!r}")
         super().__init__()
         self._socket = socket
 
