@@ -422,3 +422,79 @@ def test_mmsg_fallback_loop() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_signal_handler_exception_interrupts_batch(pair: tuple[Socket, Socket]) -> None:
+    import signal
+
+    server, _ = pair
+
+    class Alarm(Exception):
+        pass
+
+    def handler(signum: int, frame: object) -> None:
+        raise Alarm
+
+    old = signal.signal(signal.SIGALRM, handler)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.1)
+        start = time.monotonic()
+        with pytest.raises(Alarm):
+            server.receive_messages([InputMessage(bytearray(8))])
+        assert time.monotonic() - start < 5
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def test_close_from_another_thread_wakes_batch(pair: tuple[Socket, Socket]) -> None:
+    server, _ = pair
+    timer = threading.Timer(0.1, server.close)
+    timer.start()
+    with pytest.raises(giosocket.Error) as info:
+        server.receive_messages([InputMessage(bytearray(8)) for _ in range(2)])
+    timer.join()
+    assert info.value.code == IOErrorEnum.CLOSED
+
+
+def test_cancelled_before_and_after_partial(pair: tuple[Socket, Socket]) -> None:
+    server, client = pair
+    dest = server.get_local_address()
+    done = Cancellable()
+    done.cancel()
+    with pytest.raises(giosocket.Error) as info:
+        client.send_messages([OutputMessage(dest, [b"x"])], 0, done)
+    assert info.value.code == IOErrorEnum.CANCELLED
+    client.send_to(dest, b"first")
+    cancel = Cancellable()
+    timer = threading.Timer(0.1, cancel.cancel)
+    timer.start()
+    im = [InputMessage(bytearray(8)) for _ in range(3)]
+    assert server.receive_messages(im, 0, cancel) == 1  # partial count, as GIO
+    timer.join()
+    assert bytes(im[0].vectors[:5]) == b"first"
+
+
+def test_concurrent_batches_from_threads(pair: tuple[Socket, Socket]) -> None:
+    server, client = pair
+    server.set_option(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    dest = server.get_local_address()
+    errors: list[BaseException] = []
+
+    def sender(tag: bytes) -> None:
+        msgs = [OutputMessage(dest, [tag]) for _ in range(8)]
+        try:
+            for _ in range(10):
+                assert client.send_messages(msgs) == 8
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sender, args=(t,)) for t in (b"a", b"b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert not errors
+    server.set_blocking(False)
+    im = [InputMessage(bytearray(2)) for _ in range(1024)]
+    assert server.receive_messages(im) == 160
