@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
 use socket2::{SockAddr, SockAddrStorage};
 
 use crate::address::{sockaddr_from_py, sockaddr_to_py};
@@ -158,6 +159,24 @@ impl OutputMessage {
         self.bytes_sent.store(value, Relaxed);
     }
 
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        if let Some(a) = &self.address_obj {
+            visit.call(a)?;
+        }
+        visit.call(&self.vectors_obj)?;
+        for c in &self.control_obj {
+            visit.call(c)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.address_obj = None;
+        self.control_obj.clear();
+        // The held buffers stay valid: `vecs` keeps its own references.
+        self.vectors_obj = Python::attach(|py| py.None());
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "<giosocket.OutputMessage size={} control_messages={} bytes_sent={}>",
@@ -302,6 +321,24 @@ impl InputMessage {
     #[getter(control_messages)]
     fn prop_control_messages<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         PyList::new(py, self.control_messages.iter().map(|c| c.clone_ref(py)))
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.vectors_obj)?;
+        for c in &self.control_messages {
+            visit.call(c)?;
+        }
+        if let Some((_, addr)) = &self.cache {
+            visit.call(addr)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.control_messages.clear();
+        self.cache = None;
+        // The held buffers stay valid: `vecs` keeps its own references.
+        self.vectors_obj = Python::attach(|py| py.None());
     }
 
     fn __repr__(&self) -> String {

@@ -498,3 +498,21 @@ def test_concurrent_batches_from_threads(pair: tuple[Socket, Socket]) -> None:
     server.set_blocking(False)
     im = [InputMessage(bytearray(2)) for _ in range(1024)]
     assert server.receive_messages(im) == 160
+
+
+def test_reference_cycles_are_collected() -> None:
+    import gc
+    import weakref
+
+    class Marker(giosocket.SocketControlMessage):
+        pass
+
+    vectors: list[object] = [b"x"]
+    out = OutputMessage(None, vectors, [Marker()])
+    vectors.append(out)  # out -> vectors -> out
+    control = out.control_messages[0]
+    control.owner = out  # type: ignore[attr-defined]
+    ref = weakref.ref(control)
+    del out, vectors, control
+    gc.collect()
+    assert ref() is None
