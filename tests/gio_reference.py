@@ -219,6 +219,28 @@ def scenarios() -> dict[str, str]:
     out["closed_connect"] = code_of(lambda: closed.connect(loopback(9), None))
     out["closed_fd"] = str(closed.get_fd())
 
+    # state errors
+    again = new()
+    again.bind(loopback(), False)
+    out["bind_twice"] = code_of(lambda: again.bind(loopback(), False))
+    out["send_unconnected_tcp"] = code_of(lambda: new().send(b"x", None))
+    out["receive_unconnected_tcp"] = code_of(lambda: new().receive_with_blocking(False, None))
+    out["new_tcp_condition_check"] = str(
+        int(again.condition_check(GLib.IOCondition.IN | GLib.IOCondition.OUT))
+    )
+    twice = new()
+    twice.connect(a.get_local_address(), None)
+    out["connect_twice"] = code_of(lambda: twice.connect(a.get_local_address(), None))
+    a.accept(None).close()
+    twice.close()
+    again.close()
+    udp_c = new(stype=T.DATAGRAM)
+    udp_c.connect(udp_rx.get_local_address(), None)
+    out["udp_connect_is_connected"] = str(udp_c.is_connected())
+    udp_c.shutdown(True, True)
+    out["udp_shutdown_both_is_connected"] = str(udp_c.is_connected())
+    udp_c.close()
+
     # send on a connection the peer closed
     p1, p2 = socket.socketpair()
     g1 = Gio.Socket.new_from_fd(p1.detach())
