@@ -216,10 +216,10 @@ def udp_send_scenario() -> Scenario:
     def gio_send_messages(seconds: float) -> Sample:
         _has("OutputMessage", "send_messages")
         target = giosocket.InetSocketAddress(HOST, addr[1])
-        msgs = [giosocket.OutputMessage(target, [payload]) for _ in range(BATCH)]  # type: ignore[attr-defined]
+        msgs = [giosocket.OutputMessage(target, [payload]) for _ in range(BATCH)]
         g = _wrap(_udp())
         try:
-            _, sent, wall, cpu = _loop1(g.send_messages, msgs, seconds)  # type: ignore[attr-defined]
+            _, sent, wall, cpu = _loop1(g.send_messages, msgs, seconds)
         finally:
             g.close()
         return Sample(sent, wall, cpu)
@@ -227,10 +227,10 @@ def udp_send_scenario() -> Scenario:
     def gio_gso(seconds: float) -> Sample:
         _has("UdpSegmentMessage", "send_message")
         target = giosocket.InetSocketAddress(HOST, addr[1])
-        seg = [giosocket.UdpSegmentMessage(PAYLOAD)]  # type: ignore[attr-defined]
+        seg = [giosocket.UdpSegmentMessage(PAYLOAD)]
         vectors = [payload * BATCH]
         g = _wrap(_udp())
-        send = functools.partial(g.send_message, target)  # type: ignore[attr-defined]
+        send = functools.partial(g.send_message, target)
         try:
             try:
                 send(vectors, seg)
@@ -445,7 +445,7 @@ def udp_recv_scenario() -> Scenario:
 
     def gio_receive_messages(seconds: float) -> Sample:
         _has("InputMessage", "receive_messages")
-        msgs = [giosocket.InputMessage([bytearray(DGRAM_BUF)]) for _ in range(BATCH)]  # type: ignore[attr-defined]
+        msgs = [giosocket.InputMessage([bytearray(DGRAM_BUF)]) for _ in range(BATCH)]
         r = _receiver()
         addr = r.getsockname()
         g = _wrap(r)
@@ -453,7 +453,7 @@ def udp_recv_scenario() -> Scenario:
         try:
             with Flood(addr):
                 g.receive_into(bytearray(DGRAM_BUF))
-                _, packets, wall, cpu = _loop2(g.receive_messages, msgs, MSG_WAITFORONE, seconds)  # type: ignore[attr-defined]
+                _, packets, wall, cpu = _loop2(g.receive_messages, msgs, MSG_WAITFORONE, seconds)
         finally:
             g.close()
         return Sample(packets, wall, cpu)
