@@ -194,11 +194,16 @@ def evaluate_targets(scenarios: list[Scenario]) -> list[dict[str, Any]]:
     return rows
 
 
-def to_json(scenarios: list[Scenario], profile: Profile, info: dict[str, Any]) -> dict[str, Any]:
+def to_json(
+    scenarios: list[Scenario], profile: Profile, info: dict[str, Any], only: list[str] | None = None
+) -> dict[str, Any]:
     """Machine-readable results."""
     return {
-        "command": "python -m giosocket bench"
-        + ("" if profile.name == "full" else f" --{profile.name}"),
+        "command": " ".join(
+            ["python -m giosocket bench"]
+            + ([] if profile.name == "full" else [f"--{profile.name}"])
+            + [f"--only {key}" for key in only or []]
+        ),
         "profile": {"name": profile.name, "seconds": profile.seconds, "rounds": profile.rounds},
         "machine": info,
         "scenarios": [
@@ -280,6 +285,12 @@ def main(argv: list[str] | None = None) -> int:
         help="write machine-readable results to FILE (default: stdout instead of the table)",
     )
     parser.add_argument("--plot", metavar="PNG", help="draw a chart of the medians (matplotlib)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=["udp_send", "udp_recv", "tcp_bulk", "tcp_pingpong"],
+        help="run only this scenario (repeatable)",
+    )
     args = parser.parse_args(argv)
     profile = PROFILES["smoke" if args.smoke else "quick" if args.quick else "full"]
     json_stdout = args.json == "-"
@@ -287,16 +298,17 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     if info["build"] != "release":
         out.write("warning: giosocket is a debug build; figures are not representative\n")
-    scenarios = [
-        udp_send_scenario(),
-        udp_recv_scenario(),
-        tcp_bulk_scenario(profile.tcp_bytes),
-        tcp_pingpong_scenario(),
-    ]
+    makers = {
+        "udp_send": udp_send_scenario,
+        "udp_recv": udp_recv_scenario,
+        "tcp_bulk": lambda: tcp_bulk_scenario(profile.tcp_bytes),
+        "tcp_pingpong": tcp_pingpong_scenario,
+    }
+    scenarios = [make() for key, make in makers.items() if not args.only or key in args.only]
     for sc in scenarios:
         run_scenario(sc, profile, sys.stderr)
     report(scenarios, profile, info, out)
-    results = to_json(scenarios, profile, info)
+    results = to_json(scenarios, profile, info, args.only or [])
     if json_stdout:
         json.dump(results, sys.stdout, indent=2)
         sys.stdout.write("\n")

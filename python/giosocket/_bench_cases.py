@@ -100,11 +100,27 @@ class Scenario:
         return statistics.median(self.value(s, clock or self.clock) for s in c.samples)
 
     def ratio(self, key: str, ref: str | None) -> float | None:
-        """Speed of ``key`` relative to ``ref`` on the headline clock (above 1 = faster)."""
-        a, b = self.median(key), self.median(ref)
-        if a is None or b is None or a <= 0 or b <= 0:
+        """Speed of ``key`` relative to ``ref`` on the headline clock (above 1 = faster).
+
+        The median of the per-round ratios when both ran in every round (each pair ran close
+        together in time, so slow drifts in machine load cancel), else the ratio of medians.
+        """
+        a, b = self.get(key), self.get(ref) if ref else None
+        if a is None or b is None or not a.samples or not b.samples:
             return None
-        return a / b if self.higher_is_better else b / a
+        if len(a.samples) == len(b.samples):
+            pairs = [
+                (self.value(x, self.clock), self.value(y, self.clock))
+                for x, y in zip(a.samples, b.samples)
+            ]
+            ratios = [
+                p / q if self.higher_is_better else q / p for p, q in pairs if p > 0 and q > 0
+            ]
+            return statistics.median(ratios) if ratios else None
+        ma, mb = self.median(key), self.median(ref)
+        if ma is None or mb is None or ma <= 0 or mb <= 0:
+            return None
+        return ma / mb if self.higher_is_better else mb / ma
 
 
 # --------------------------------------------------------------------------------------
