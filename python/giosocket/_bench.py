@@ -41,8 +41,8 @@ class Profile:
 
 
 PROFILES = {
-    "full": Profile("full", seconds=0.6, rounds=9, tcp_bytes=1 << 30),
-    "quick": Profile("quick", seconds=0.25, rounds=5, tcp_bytes=256 << 20),
+    "full": Profile("full", seconds=0.4, rounds=15, tcp_bytes=1 << 30),
+    "quick": Profile("quick", seconds=0.2, rounds=7, tcp_bytes=256 << 20),
     "smoke": Profile("smoke", seconds=0.05, rounds=1, tcp_bytes=4 << 20),
 }
 
