@@ -163,7 +163,7 @@ def report(scenarios: list[Scenario], profile: Profile, info: dict[str, Any], ou
             ref = sc.get(c.native) if c.native else None
             out.write(
                 f"  {c.label:<34} {_fmt(sc.median(c.key), sc.unit):>9} "
-                f"{_ratio(sc.ratio(c.key, sc.stdlib)):>9} "
+                f"{_ratio(sc.ratio(c.key, sc.baseline(c))):>9} "
                 f"{_ratio(sc.ratio(c.key, c.native)):>9} "
                 f"{_fmt(sc.median(c.key, other), sc.unit):>9}  {ref.label if ref else ''}\n"
             )
@@ -225,7 +225,8 @@ def to_json(
                         "samples": [
                             {"units": x.units, "wall": x.wall, "cpu": x.cpu} for x in c.samples
                         ],
-                        "vs_stdlib": sc.ratio(c.key, sc.stdlib),
+                        "stdlib_reference": sc.baseline(c),
+                        "vs_stdlib": sc.ratio(c.key, sc.baseline(c)),
                         "native_reference": c.native,
                         "vs_native": sc.ratio(c.key, c.native),
                     }
@@ -256,6 +257,11 @@ def plot(results: dict[str, Any], path: str) -> None:
         values = [r["median"] / (1e6 if sc["unit"] == "pps" else 1) for r in rows]
         ax.barh(labels, values, color=[colors.get(r["key"].split("_")[0], "#888") for r in rows])
         ax.invert_yaxis()
+        if values and min(values) > 0 and max(values) / min(values) > 20:
+            ax.set_xscale("log")
+        for y, v in enumerate(values):
+            ax.annotate(f" {v:,.0f}" if v >= 100 else f" {v:.3g}", (v, y), va="center", fontsize=7)
+        ax.margins(x=0.1)
         unit = {"pps": "M packets/s", "MB/s": "MB/s", "us": "us per round trip, lower is better"}
         ax.set_title(sc["title"], fontsize=9, loc="left")
         ax.set_xlabel(f"{unit[sc['unit']]} ({CLOCK_NAMES[sc['clock']]})", fontsize=8)

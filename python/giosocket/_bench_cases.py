@@ -58,6 +58,7 @@ class Contender:
     label: str
     run: Callable[[float], Sample]
     native: str | None = None
+    baseline: str | None = None
     missing: str | None = None
     samples: list[Sample] = field(default_factory=list)
     error: str | None = None
@@ -84,6 +85,10 @@ class Scenario:
 
     def get(self, key: str) -> Contender | None:
         return next((c for c in self.contenders if c.key == key), None)
+
+    def baseline(self, c: Contender) -> str:
+        """The stdlib contender ``c`` is compared with."""
+        return c.baseline or self.stdlib
 
     def value(self, sample: Sample, clock: str) -> float:
         """The sample in this scenario's unit (pps, MB/s or us per round trip)."""
@@ -167,6 +172,21 @@ def _loop1(fn: Callable[[Any], int], a: Any, seconds: float) -> tuple[int, int, 
         calls += BLOCK
         now = time.perf_counter()
     return calls, total, now - start, time.thread_time() - cpu
+
+
+def _loop1_discard(fn: Callable[[Any], object], a: Any, seconds: float) -> tuple[int, float, float]:
+    """Call ``fn(a)`` for ``seconds``, dropping the results: (calls, wall, thread CPU seconds)."""
+    calls = 0
+    block = range(BLOCK)
+    cpu = time.thread_time()
+    start = now = time.perf_counter()
+    deadline = start + seconds
+    while now < deadline:
+        for _ in block:
+            fn(a)
+        calls += BLOCK
+        now = time.perf_counter()
+    return calls, now - start, time.thread_time() - cpu
 
 
 def _loop2(
@@ -459,6 +479,25 @@ def udp_recv_scenario() -> Scenario:
             g.close()
         return Sample(calls, wall, cpu)
 
+    def stdlib_recv(seconds: float) -> Sample:
+        with _receiver() as r, Flood(r.getsockname()):
+            r.recv(DGRAM_BUF)
+            calls, wall, cpu = _loop1_discard(r.recv, DGRAM_BUF, seconds)
+        return Sample(calls, wall, cpu)
+
+    def gio_receive(seconds: float) -> Sample:
+        r = _receiver()
+        addr = r.getsockname()
+        g = _wrap(r)
+        g.timeout = 2.0
+        try:
+            with Flood(addr):
+                g.receive(DGRAM_BUF)
+                calls, wall, cpu = _loop1_discard(g.receive, DGRAM_BUF, seconds)
+        finally:
+            g.close()
+        return Sample(calls, wall, cpu)
+
     def gio_receive_messages(seconds: float) -> Sample:
         _has("InputMessage", "receive_messages")
         msgs = [giosocket.InputMessage([bytearray(DGRAM_BUF)]) for _ in range(BATCH)]
@@ -495,6 +534,14 @@ def udp_recv_scenario() -> Scenario:
             Contender("stdlib_recv_into", "stdlib socket.recv_into", stdlib, "native_recv"),
             Contender(
                 "gio_receive_into", "giosocket receive_into", gio_receive_into, "native_recv"
+            ),
+            Contender("stdlib_recv", "stdlib socket.recv (new bytes)", stdlib_recv, "native_recv"),
+            Contender(
+                "gio_receive",
+                "giosocket receive (new bytes)",
+                gio_receive,
+                "native_recv",
+                baseline="stdlib_recv",
             ),
             Contender(
                 "gio_receive_messages",
