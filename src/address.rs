@@ -523,11 +523,17 @@ impl InetSocketAddress {
     }
 
     fn __repr__(&self) -> String {
-        format!(
-            "InetSocketAddress('{}', {})",
-            self.addr.ip(),
-            self.addr.port()
-        )
+        match self.addr {
+            // Show the IPv6 extras only when set, so the repr evaluates back to an equal object.
+            SocketAddr::V6(a) if a.flowinfo() != 0 || a.scope_id() != 0 => format!(
+                "InetSocketAddress('{}', {}, {}, {})",
+                a.ip(),
+                a.port(),
+                a.flowinfo(),
+                a.scope_id()
+            ),
+            a => format!("InetSocketAddress('{}', {})", a.ip(), a.port()),
+        }
     }
 }
 

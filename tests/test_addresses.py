@@ -146,6 +146,9 @@ def test_inet_socket_address_fields_and_to_string() -> None:
 
     b = InetSocketAddress(InetAddress("fe80::1"), 443, 7, 3)
     assert b.flowinfo == 7 and b.scope_id == 3
+    assert repr(b) == "InetSocketAddress('fe80::1', 443, 7, 3)"
+    assert eval(repr(b), {"InetSocketAddress": InetSocketAddress}) == b
+    assert repr(InetSocketAddress("::1", 1)) == "InetSocketAddress('::1', 1)"
     assert b.to_string() == "[fe80::1%3]:443"
     assert InetSocketAddress("::1", 8080).to_string() == "[::1]:8080"
     assert b.get_native_size() == 28
