@@ -224,6 +224,11 @@ impl InetAddress {
         format!("InetAddress('{}')", self.ip)
     }
 
+    /// Pickle/copy support: rebuilt from the text form.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+        Ok((slf.get_type().into_any(), (slf.get().ip.to_string(),)))
+    }
+
     /// Raw bytes in network order (4 or 16).
     fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         match self.ip {
@@ -367,6 +372,18 @@ impl SocketAddress {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         native_bytes(&self.native).hash(&mut h);
         h.finish()
+    }
+
+    /// Pickle/copy support: rebuilt from the native form (subclasses decode it again).
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let py = slf.py();
+        let rebuild = py.get_type::<SocketAddress>().getattr("new_from_native")?;
+        Ok((
+            rebuild,
+            (PyBytes::new(py, native_bytes(&slf.get().native)),),
+        ))
     }
 
     fn __repr__(&self) -> String {

@@ -377,3 +377,26 @@ def test_tuples_with_flowinfo_and_scope() -> None:
 def test_bad_address_likes(address: object, exc: type[Exception]) -> None:
     with Socket(V4, SocketType.DATAGRAM) as s, pytest.raises(exc):
         s.send_to(address, b"x")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: InetAddress("10.1.2.3"),
+        lambda: InetAddress("fe80::1"),
+        lambda: InetSocketAddress("1.2.3.4", 80),
+        lambda: InetSocketAddress("fe80::1", 443, 5, 2),
+        lambda: UnixSocketAddress("/run/x.sock"),
+        lambda: UnixSocketAddress.new_with_type("n", UnixSocketAddressType.ABSTRACT),
+        lambda: UnixSocketAddress.new_with_type("", UnixSocketAddressType.ANONYMOUS),
+        lambda: SocketAddress.new_from_native(struct.pack("=H", socket.AF_PACKET) + bytes(18)),
+    ],
+)
+def test_addresses_pickle_and_copy_as_values(make) -> None:
+    import copy
+    import pickle
+
+    a = make()
+    for b in (pickle.loads(pickle.dumps(a)), copy.copy(a), copy.deepcopy(a)):
+        assert type(b) is type(a) and b == a and hash(b) == hash(a)
+        assert repr(b) == repr(a)
