@@ -43,35 +43,57 @@ const fn cmsg_space(n: usize) -> usize {
 /// Control buffer size that fits SCM_MAX_FD descriptors plus credentials and a few more.
 pub const RECV_SPACE: usize = 2048;
 
-/// An aligned control buffer (storage for `msg_control`).
+/// Control data that fits here is stored inline (no allocation): a UDP_SEGMENT or
+/// credentials message, or a few descriptors.
+const INLINE_WORDS: usize = 8;
+
+/// An aligned control buffer (storage for `msg_control`). Small ones live inline, so the
+/// buffer must stay in place while a `msghdr` points at it.
 pub struct ControlBuf {
-    words: Vec<u64>,
+    store: Store,
     len: usize,
+}
+
+enum Store {
+    Inline([u64; INLINE_WORDS]),
+    Heap(Vec<u64>),
 }
 
 impl ControlBuf {
     /// An empty buffer (no control data).
     pub const fn empty() -> Self {
         ControlBuf {
-            words: Vec::new(),
+            store: Store::Heap(Vec::new()),
             len: 0,
         }
     }
 
-    /// A zeroed buffer with room for `len` bytes (for receiving).
+    /// A zeroed buffer with room for `len` bytes.
     pub fn with_len(len: usize) -> Self {
-        ControlBuf {
-            words: vec![0; len.div_ceil(8)],
-            len,
+        let words = len.div_ceil(8);
+        let store = if words <= INLINE_WORDS {
+            Store::Inline([0; INLINE_WORDS])
+        } else {
+            Store::Heap(vec![0; words])
+        };
+        ControlBuf { store, len }
+    }
+
+    fn words_ptr(&self) -> *const u64 {
+        match &self.store {
+            Store::Inline(w) => w.as_ptr(),
+            Store::Heap(v) => v.as_ptr(),
         }
     }
 
     /// Pointer for `msg_control` (null when empty).
     pub fn ptr(&mut self) -> *mut libc::c_void {
         if self.len == 0 {
-            std::ptr::null_mut()
-        } else {
-            self.words.as_mut_ptr().cast()
+            return std::ptr::null_mut();
+        }
+        match &mut self.store {
+            Store::Inline(w) => w.as_mut_ptr().cast(),
+            Store::Heap(v) => v.as_mut_ptr().cast(),
         }
     }
 
@@ -83,13 +105,18 @@ impl ControlBuf {
     /// The first `len` bytes.
     pub fn bytes(&self, len: usize) -> &[u8] {
         let len = len.min(self.len);
-        // SAFETY: `words` holds at least `self.len` initialised bytes; u8 has no alignment.
-        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), len) }
+        // SAFETY: the storage holds at least `self.len` initialised bytes; u8 has no alignment.
+        unsafe { std::slice::from_raw_parts(self.words_ptr().cast::<u8>(), len) }
     }
 
     fn bytes_mut(&mut self) -> &mut [u8] {
+        let len = self.len;
+        let ptr = self.ptr().cast::<u8>();
+        if ptr.is_null() {
+            return &mut [];
+        }
         // SAFETY: as `bytes`, with exclusive access.
-        unsafe { std::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast::<u8>(), self.len) }
+        unsafe { std::slice::from_raw_parts_mut(ptr, len) }
     }
 }
 
@@ -229,15 +256,34 @@ pub fn message_list<'py>(messages: Option<&Bound<'py, PyAny>>) -> PyResult<Vec<B
 
 /// Encode control message objects into one aligned buffer (empty if there are none).
 pub fn encode(messages: &[Bound<'_, PyAny>]) -> PyResult<ControlBuf> {
-    if messages.is_empty() {
-        return Ok(ControlBuf::empty());
+    match messages {
+        [] => Ok(ControlBuf::empty()),
+        [one] => Ok(write(&[part(one)?])),
+        many => Ok(write(&many.iter().map(part).collect::<PyResult<Vec<_>>>()?)),
     }
-    let parts = messages.iter().map(part).collect::<PyResult<Vec<_>>>()?;
+}
+
+/// Encode the control messages given to a send call (None, one message, or a sequence),
+/// without collecting a one-element list first.
+pub fn encode_arg(messages: Option<&Bound<'_, PyAny>>) -> PyResult<ControlBuf> {
+    if let Some(m) = messages {
+        if let Ok(list) = m.cast::<PyList>() {
+            if list.len() == 1 {
+                return Ok(write(&[part(&list.get_item(0)?)?]));
+            }
+        } else if m.is_instance_of::<SocketControlMessage>() {
+            return Ok(write(&[part(m)?]));
+        }
+    }
+    encode(&message_list(messages)?)
+}
+
+fn write(parts: &[Part]) -> ControlBuf {
     let total = parts.iter().map(|p| cmsg_space(p.data.len())).sum();
     let mut buf = ControlBuf::with_len(total);
     let bytes = buf.bytes_mut();
     let mut off = 0;
-    for p in &parts {
+    for p in parts {
         let hdr = libc::cmsghdr {
             cmsg_len: cmsg_len(p.data.len()) as _,
             cmsg_level: p.level,
@@ -252,7 +298,7 @@ pub fn encode(messages: &[Bound<'_, PyAny>]) -> PyResult<ControlBuf> {
         bytes[start..start + p.data.len()].copy_from_slice(p.data.as_slice());
         off += cmsg_space(p.data.len());
     }
-    Ok(buf)
+    buf
 }
 
 /// One received control message, its fds (SCM_RIGHTS) already owned.

@@ -103,6 +103,72 @@ impl InputVector {
     }
 }
 
+/// How many vectors a message keeps inline (no allocation).
+const INLINE: usize = 4;
+
+/// The held objects of a vector list: the first few inline, the rest on the heap.
+struct HeldList<T> {
+    inline: [Option<T>; INLINE],
+    spill: Vec<T>,
+}
+
+impl<T> HeldList<T> {
+    fn new() -> Self {
+        HeldList {
+            inline: std::array::from_fn(|_| None),
+            spill: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, index: usize, item: T) {
+        match self.inline.get_mut(index) {
+            Some(slot) => *slot = Some(item),
+            None => self.spill.push(item),
+        }
+    }
+}
+
+/// iovecs: the first few inline, all on the heap once there are more. Inline storage means
+/// the owner must stay in place while a `msghdr` points at it.
+struct IovList {
+    inline: [libc::iovec; INLINE],
+    len: usize,
+    spill: Vec<libc::iovec>,
+}
+
+impl IovList {
+    fn new() -> Self {
+        IovList {
+            inline: [libc::iovec {
+                iov_base: std::ptr::null_mut(),
+                iov_len: 0,
+            }; INLINE],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, iov: libc::iovec) {
+        if self.spill.is_empty() && self.len < INLINE {
+            self.inline[self.len] = iov;
+        } else {
+            if self.spill.is_empty() {
+                self.spill.extend_from_slice(&self.inline[..self.len]);
+            }
+            self.spill.push(iov);
+        }
+        self.len += 1;
+    }
+
+    fn as_slice(&self) -> &[libc::iovec] {
+        if self.spill.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.spill
+        }
+    }
+}
+
 /// What keeps a send vector's memory alive (never read: held for its lifetime only).
 #[allow(dead_code)]
 enum HeldOut {
@@ -165,15 +231,6 @@ impl<'py> Items<'py> {
         })?;
         Ok(Items::Iter(iter))
     }
-
-    fn len_hint(&self) -> usize {
-        match self {
-            Items::One(_) => 1,
-            Items::List(it) => it.len(),
-            Items::Tuple(it) => it.len(),
-            Items::Iter(_) => 4,
-        }
-    }
 }
 
 impl<'py> Iterator for Items<'py> {
@@ -197,10 +254,11 @@ pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
-/// Held send buffers and their pre-built iovecs.
+/// Held send buffers and their pre-built iovecs (the first few inline: keep in place while a
+/// `msghdr` points at them).
 pub struct OutVecs {
-    _held: Vec<HeldOut>,
-    iov: Vec<libc::iovec>,
+    _held: HeldList<HeldOut>,
+    iov: IovList,
     total: usize,
 }
 
@@ -214,8 +272,8 @@ impl OutVecs {
     /// No vectors.
     pub fn empty() -> Self {
         OutVecs {
-            _held: Vec::new(),
-            iov: Vec::new(),
+            _held: HeldList::new(),
+            iov: IovList::new(),
             total: 0,
         }
     }
@@ -223,10 +281,10 @@ impl OutVecs {
     /// Borrow every vector of `vectors` (vector objects or plain buffers, or one buffer).
     pub fn new(vectors: &Bound<'_, PyAny>) -> PyResult<Self> {
         let items = Items::new(vectors)?;
-        let mut held = Vec::with_capacity(items.len_hint());
-        let mut iov = Vec::with_capacity(items.len_hint());
+        let mut held = HeldList::new();
+        let mut iov = IovList::new();
         let mut total: usize = 0;
-        for item in items {
+        for (index, item) in items.enumerate() {
             let item = item?;
             let (entry, slice_ptr, len) = if let Ok(v) = item.cast::<OutputVector>() {
                 let s = v.get().data.as_slice();
@@ -254,7 +312,7 @@ impl OutVecs {
                 iov_base: slice_ptr as *mut libc::c_void,
                 iov_len: len,
             });
-            held.push(entry);
+            held.push(index, entry);
         }
         Ok(OutVecs {
             _held: held,
@@ -265,7 +323,7 @@ impl OutVecs {
 
     /// The iovecs (valid while `self` lives).
     pub fn iov(&self) -> &[libc::iovec] {
-        &self.iov
+        self.iov.as_slice()
     }
 
     /// Total bytes.
@@ -274,10 +332,11 @@ impl OutVecs {
     }
 }
 
-/// Held receive buffers and their pre-built iovecs.
+/// Held receive buffers and their pre-built iovecs (the first few inline: keep in place while
+/// a `msghdr` points at them).
 pub struct InVecs {
-    _held: Vec<HeldIn>,
-    iov: Vec<libc::iovec>,
+    _held: HeldList<HeldIn>,
+    iov: IovList,
     total: usize,
 }
 
@@ -291,10 +350,10 @@ impl InVecs {
     /// Borrow every vector of `vectors` (InputVector objects or writable buffers, or one).
     pub fn new(vectors: &Bound<'_, PyAny>) -> PyResult<Self> {
         let items = Items::new(vectors)?;
-        let mut held = Vec::with_capacity(items.len_hint());
-        let mut iov = Vec::with_capacity(items.len_hint());
+        let mut held = HeldList::new();
+        let mut iov = IovList::new();
         let mut total: usize = 0;
-        for item in items {
+        for (index, item) in items.enumerate() {
             let item = item?;
             let (entry, ptr, len) = if let Ok(v) = item.cast::<InputVector>() {
                 let d = &v.get().data;
@@ -316,7 +375,7 @@ impl InVecs {
                 iov_base: ptr.cast(),
                 iov_len: len,
             });
-            held.push(entry);
+            held.push(index, entry);
         }
         Ok(InVecs {
             _held: held,
@@ -327,7 +386,7 @@ impl InVecs {
 
     /// The iovecs (valid while `self` lives).
     pub fn iov(&self) -> &[libc::iovec] {
-        &self.iov
+        self.iov.as_slice()
     }
 
     /// Total capacity.

@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 use socket2::SockAddr;
 
-use crate::address::{sockaddr_from_py, sockaddr_to_py};
+use crate::address::{sockaddr_from_py, sockaddr_to_py, SocketAddress};
 use crate::cancellable::Cancellable;
 use crate::cmsg::{self, ControlBuf};
 use crate::control::udp::{self, UDP_GRO};
@@ -27,6 +27,34 @@ type Received = (usize, Option<Py<PyAny>>, Py<PyList>, i32);
 
 /// The byte GIO sends when a message has no vectors.
 static NUL: u8 = 0;
+
+/// A destination address: borrowed from a `SocketAddress` object (no copy), or converted.
+enum Dest<'py> {
+    Unset,
+    Borrowed(Bound<'py, SocketAddress>),
+    Owned(SockAddr),
+}
+
+impl<'py> Dest<'py> {
+    fn new(address: Option<&Bound<'py, PyAny>>) -> PyResult<Self> {
+        match address {
+            None => Ok(Dest::Unset),
+            Some(a) if a.is_none() => Ok(Dest::Unset),
+            Some(a) => match a.cast::<SocketAddress>() {
+                Ok(sa) => Ok(Dest::Borrowed(sa.clone())),
+                Err(_) => Ok(Dest::Owned(sockaddr_from_py(a)?)),
+            },
+        }
+    }
+
+    fn get(&self) -> Option<&SockAddr> {
+        match self {
+            Dest::Unset => None,
+            Dest::Borrowed(sa) => Some(&sa.get().native),
+            Dest::Owned(addr) => Some(addr),
+        }
+    }
+}
 
 fn opt<'a>(c: &'a Option<Bound<'_, Cancellable>>) -> Option<&'a Cancellable> {
     c.as_ref().map(|c| c.get())
@@ -78,10 +106,7 @@ impl Socket {
         soft_would_block: bool,
         cancellable: Option<&Cancellable>,
     ) -> PyResult<Option<usize>> {
-        let to = address
-            .filter(|a| !a.is_none())
-            .map(sockaddr_from_py)
-            .transpose()?;
+        let to = Dest::new(address)?;
         let vecs = match vectors {
             Some(v) if !v.is_none() => OutVecs::new(v)?,
             _ => OutVecs::empty(),
@@ -95,8 +120,8 @@ impl Socket {
         } else {
             vecs.iov()
         };
-        let mut control = cmsg::encode(&cmsg::message_list(messages)?)?;
-        let hdr = msghdr(to.as_ref(), iov, &mut control);
+        let mut control = cmsg::encode_arg(messages)?;
+        let hdr = msghdr(to.get(), iov, &mut control);
         let hdr_ptr = Unshared(&hdr as *const libc::msghdr);
         let budget = budget_for(budget, flags);
         let soft = soft_would_block && !budget.blocks();
