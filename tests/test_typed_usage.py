@@ -36,6 +36,21 @@ def test_abstract_address() -> None:
     assert kind is UnixSocketAddressType.ABSTRACT and native.endswith(b"\0n")
 
 
+def test_batch_roundtrip() -> None:
+    assert typed_usage.batch_roundtrip(3) == [2, 3, 4]
+
+
+def test_pass_fd() -> None:
+    import os
+
+    r, w = os.pipe()
+    got = typed_usage.pass_fd(w)
+    os.write(got, b"ok")
+    assert os.read(r, 2) == b"ok"
+    for fd in (r, w, got):
+        os.close(fd)
+
+
 def test_mypy_strict_accepts_typed_usage() -> None:
     if shutil.which("mypy") is None and not _has_module("mypy"):
         pytest.skip("mypy is not installed")

@@ -10,13 +10,18 @@ from giosocket import (
     Cancellable,
     InetAddress,
     InetSocketAddress,
+    InputMessage,
     IOCondition,
     IOErrorEnum,
+    OutputMessage,
+    OutputVector,
     Socket,
     SocketAddress,
+    SocketControlMessage,
     SocketFamily,
     SocketProtocol,
     SocketType,
+    UnixFDMessage,
     UnixSocketAddress,
     UnixSocketAddressType,
 )
@@ -92,3 +97,56 @@ def abstract_address(name: str) -> tuple[UnixSocketAddressType, bytes]:
     """An abstract UNIX address's type and native form."""
     addr = UnixSocketAddress.new_with_type(name, UnixSocketAddressType.ABSTRACT)
     return addr.address_type, addr.to_native()
+
+
+def batch_roundtrip(count: int) -> list[int]:
+    """send_messages / receive_messages with reusable messages; the sizes received."""
+    with (
+        Socket(SocketFamily.IPV4, SocketType.DATAGRAM) as rx,
+        Socket(SocketFamily.IPV4, SocketType.DATAGRAM) as tx,
+    ):
+        rx.bind(("127.0.0.1", 0), False)
+        rx.timeout = 2.0
+        dest = rx.local_address
+        out = [OutputMessage(dest, [OutputVector(b"n" * (i + 1)), b"!"]) for i in range(count)]
+        assert tx.send_messages(out) == count
+        slots = [InputMessage(bytearray(64)) for _ in range(count)]
+        got = rx.receive_messages(slots)
+        return [m.bytes_received for m in slots[:got]]
+
+
+@SocketControlMessage.register
+class Tagged(SocketControlMessage):
+    """A user control message (a generic SOL_SOCKET message nobody else claims)."""
+
+    LEVEL = 0xFFFF
+    TYPE = 0x7A
+
+    def __init__(self, tag: bytes = b"") -> None:
+        super().__init__()
+        self.tag = tag
+
+    def get_level(self) -> int:
+        return self.LEVEL
+
+    def get_msg_type(self) -> int:
+        return self.TYPE
+
+    def serialize(self) -> bytes:
+        return self.tag
+
+    @classmethod
+    def deserialize(cls, level: int, msg_type: int, data: bytes) -> Tagged | None:
+        return cls(data) if (level, msg_type) == (cls.LEVEL, cls.TYPE) else None
+
+
+def pass_fd(fd: int) -> int:
+    """Send a duplicate of `fd` over a UNIX socketpair; return the received (owned) fd."""
+    import socket
+
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    with Socket.new_from_fd(a.detach()) as sa, Socket.new_from_fd(b.detach()) as sb:
+        sa.send_message(None, [b"x"], [UnixFDMessage([fd])])
+        _, _, controls, _ = sb.receive_message([bytearray(1)])
+        fds = [f for c in controls if isinstance(c, UnixFDMessage) for f in c.steal_fds()]
+        return fds[0]
