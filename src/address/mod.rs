@@ -1,0 +1,190 @@
+//! Socket addresses: the `SocketAddress` base class and the conversions between Python address
+//! spellings and native `struct sockaddr`s; `InetAddress` / `InetSocketAddress` live in
+//! [`inet`], `UnixSocketAddress` in [`unix`].
+//!
+//! The base class holds the canonical native form (`SockAddr`), so sending to any address
+//! object is one clone, and equality/hash compare native bytes, as GIO's natives do.
+
+use std::hash::{Hash, Hasher};
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::pyclass::CompareOp;
+use pyo3::types::{PyBytes, PyString, PyTuple};
+use socket2::SockAddr;
+
+use crate::enums::{self, Kind};
+
+mod inet;
+mod unix;
+
+pub use inet::{ip_from_py, InetAddress, InetSocketAddress};
+// The numeric-host parser other modules may reuse (`crate::address::parse_host`).
+#[allow(unused_imports)]
+pub use inet::parse_host;
+pub use unix::UnixSocketAddress;
+
+/// `__richcmp__` result for classes that only define equality: `same` for `==`, its negation
+/// for `!=`, NotImplemented for orderings.
+fn compare_eq(py: Python<'_>, same: bool, op: CompareOp) -> PyResult<Py<PyAny>> {
+    Ok(match op {
+        CompareOp::Eq => same.into_pyobject(py)?.to_owned().into_any().unbind(),
+        CompareOp::Ne => (!same).into_pyobject(py)?.to_owned().into_any().unbind(),
+        _ => py.NotImplemented(),
+    })
+}
+
+/// `__hash__` of a value that defines equality.
+fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    value.hash(&mut h);
+    h.finish()
+}
+
+/// Base class of socket addresses (GIO's `GSocketAddress`); holds the native form.
+/// Instances of the base itself stand for families giosocket does not decode
+/// (GIO's `GNativeSocketAddress`).
+#[pyclass(subclass, frozen, module = "giosocket", skip_from_py_object)]
+pub struct SocketAddress {
+    /// The canonical native (`struct sockaddr`) form.
+    pub native: SockAddr,
+}
+
+fn native_bytes(addr: &SockAddr) -> &[u8] {
+    // SAFETY: `as_ptr` points to a storage of at least `len()` initialised bytes.
+    unsafe { std::slice::from_raw_parts(addr.as_ptr().cast::<u8>(), addr.len() as usize) }
+}
+
+/// Build a SockAddr from raw native bytes (copied into a zeroed storage).
+fn sockaddr_from_bytes(data: &[u8]) -> PyResult<SockAddr> {
+    let storage_size = std::mem::size_of::<libc::sockaddr_storage>();
+    if data.len() < 2 || data.len() > storage_size {
+        return Err(PyValueError::new_err(format!(
+            "a native socket address is 2..={storage_size} bytes, not {}",
+            data.len()
+        )));
+    }
+    // SAFETY: the closure copies at most storage_size bytes into the zeroed storage socket2
+    // hands us and reports that length.
+    let ((), addr) = unsafe {
+        SockAddr::try_init(|storage, len| {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), storage.cast::<u8>(), data.len());
+            *len = data.len() as libc::socklen_t;
+            Ok(())
+        })
+    }
+    .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(addr)
+}
+
+#[pymethods]
+impl SocketAddress {
+    /// The socket family (`SocketFamily`).
+    #[getter(family)]
+    fn prop_family(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        enums::make(py, Kind::Family, self.native.family() as i32)
+    }
+
+    /// The socket family (`SocketFamily`).
+    fn get_family(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.prop_family(py)
+    }
+
+    /// Size in bytes of the native form.
+    fn get_native_size(&self) -> usize {
+        self.native.len() as usize
+    }
+
+    /// The native `struct sockaddr` bytes.
+    fn to_native<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, native_bytes(&self.native))
+    }
+
+    /// Decode a native `struct sockaddr` (v4-mapped IPv6 comes back as IPv4, as GIO).
+    #[staticmethod]
+    fn new_from_native(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let buf = crate::buffer::ReadBuf::new(data)?;
+        let addr = sockaddr_from_bytes(buf.as_slice())?;
+        match sockaddr_to_py(py, &addr)? {
+            Some(obj) => Ok(obj),
+            None => Err(PyValueError::new_err("not a valid native socket address")),
+        }
+    }
+
+    fn __richcmp__(&self, other: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
+        let py = other.py();
+        let Ok(other) = other.cast::<SocketAddress>() else {
+            return Ok(py.NotImplemented());
+        };
+        let same = native_bytes(&self.native) == native_bytes(&other.get().native);
+        compare_eq(py, same, op)
+    }
+
+    fn __hash__(&self) -> u64 {
+        hash_of(native_bytes(&self.native))
+    }
+
+    /// Pickle/copy support: rebuilt from the native form (subclasses decode it again).
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let py = slf.py();
+        let rebuild = py.get_type::<SocketAddress>().getattr("new_from_native")?;
+        Ok((
+            rebuild,
+            (PyBytes::new(py, native_bytes(&slf.get().native)),),
+        ))
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<SocketAddress family={} native={:02x?}>",
+            self.native.family(),
+            native_bytes(&self.native)
+        )
+    }
+}
+
+/// Native address -> Python object (`InetSocketAddress`, `UnixSocketAddress`, or a base
+/// `SocketAddress` for other families). None for AF_UNSPEC / truncated data (GIO's NULL).
+pub fn sockaddr_to_py(py: Python<'_>, addr: &SockAddr) -> PyResult<Option<Py<PyAny>>> {
+    match addr.family() as i32 {
+        libc::AF_UNSPEC => Ok(None),
+        libc::AF_INET | libc::AF_INET6 => inet::sockaddr_to_inet(py, addr),
+        libc::AF_UNIX => Ok(Some(UnixSocketAddress::from_native(
+            py,
+            native_bytes(addr),
+        )?)),
+        _ => Ok(Some(
+            Bound::new(
+                py,
+                SocketAddress {
+                    native: addr.clone(),
+                },
+            )?
+            .into_any()
+            .unbind(),
+        )),
+    }
+}
+
+/// Any `AddressLike` -> native: a `SocketAddress`, `(host, port[, flowinfo, scope_id])` with a
+/// numeric host, or a `str`/`bytes`/`os.PathLike` UNIX path. No DNS lookups.
+pub fn sockaddr_from_py(obj: &Bound<'_, PyAny>) -> PyResult<SockAddr> {
+    if let Ok(addr) = obj.cast::<SocketAddress>() {
+        return Ok(addr.get().native.clone());
+    }
+    if let Ok(tuple) = obj.cast::<PyTuple>() {
+        return inet::sockaddr_from_tuple(tuple);
+    }
+    if obj.is_instance_of::<PyString>()
+        || obj.is_instance_of::<PyBytes>()
+        || obj.hasattr("__fspath__")?
+    {
+        return unix::sockaddr_from_path(obj);
+    }
+    Err(PyTypeError::new_err(format!(
+        "expected a SocketAddress, an (host, port) tuple or a UNIX path, not '{}'",
+        obj.get_type().name()?
+    )))
+}
