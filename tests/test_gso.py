@@ -128,3 +128,22 @@ def test_gso_errors_are_reported(pair: tuple[Socket, Socket]) -> None:
     # more than the kernel's segment limit, or a segment above the MTU-less max: EINVAL
     with pytest.raises(giosocket.Error):
         client.send_message(server.get_local_address(), [b"q" * 65000], [UdpSegmentMessage(10)])
+
+
+@needs_gso
+def test_gso_over_ipv6() -> None:
+    try:
+        server = Socket(SocketFamily.IPV6, SocketType.DATAGRAM)
+        server.bind(("::1", 0), False)
+    except giosocket.Error as exc:
+        pytest.skip(f"no IPv6 loopback here: {exc}")
+    client = Socket(SocketFamily.IPV6, SocketType.DATAGRAM)
+    try:
+        sent = client.send_message(
+            server.get_local_address(), [b"6" * 300], [UdpSegmentMessage(100)]
+        )
+        assert sent == 300
+        assert drain(server, 3, 2048) == [100, 100, 100]
+    finally:
+        server.close()
+        client.close()

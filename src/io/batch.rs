@@ -275,7 +275,9 @@ impl Socket {
     /// Receive several datagrams in one go (recvmmsg) into reusable `InputMessage`s. Blocking
     /// sockets wait until every message is filled (GIO) unless `MSG_WAITFORONE` is in
     /// `flags`; a timeout or cancellation after at least one message returns the partial
-    /// count. Returns how many messages were filled.
+    /// count. Returns how many messages were filled. If a registered control message class
+    /// raises while decoding, every received message is still recorded (descriptors owned or
+    /// closed) and the exception propagates.
     #[pyo3(signature = (messages, flags = 0, cancellable = None))]
     fn receive_messages(
         &self,
