@@ -408,6 +408,9 @@ def test_mmsg_fallback_loop() -> None:
         im = [g.InputMessage(bytearray(8)) for _ in range(4)]
         assert s.receive_messages(im) == 4
         assert [x.bytes_received for x in im] == [3, 3, 1, 1]
+        c.send_messages(m[:2])
+        import time; time.sleep(0.05)
+        assert s.receive_messages(im, g.MSG_WAITFORONE) == 2
         print("ok")
         """
     )

@@ -39,12 +39,28 @@ fn mmsg_available() -> bool {
     }
 }
 
-/// sendmmsg, or the equivalent sendmsg loop. Same contract: Ok(k >= 1) or Err(errno).
-fn send_batch(fd: i32, hdrs: *mut libc::mmsghdr, n: usize, flags: i32) -> Result<usize, i32> {
+/// Which way a batch goes.
+#[derive(Clone, Copy)]
+enum Dir {
+    Send,
+    Recv,
+}
+
+/// sendmmsg/recvmmsg of up to `n` messages, or the equivalent sendmsg/recvmsg loop where
+/// the syscall is missing. Same contract either way: Ok(messages done) or Err(errno) when
+/// the first one failed.
+fn mmsg(dir: Dir, fd: i32, hdrs: *mut libc::mmsghdr, n: usize, flags: i32) -> Result<usize, i32> {
     let n = n.min(MAX_PER_CALL);
     if mmsg_available() {
-        // SAFETY: `hdrs` points to `n` initialised mmsghdrs whose buffers are alive.
-        let rc = unsafe { libc::sendmmsg(fd, hdrs, n as libc::c_uint, flags) };
+        let vlen = n as libc::c_uint;
+        // SAFETY: `hdrs` points to `n` initialised mmsghdrs whose buffers (writable ones for
+        // receiving) are alive for the call.
+        let rc = unsafe {
+            match dir {
+                Dir::Send => libc::sendmmsg(fd, hdrs, vlen, flags),
+                Dir::Recv => libc::recvmmsg(fd, hdrs, vlen, flags, std::ptr::null_mut()),
+            }
+        };
         if rc >= 0 {
             return Ok(rc as usize);
         }
@@ -54,11 +70,17 @@ fn send_batch(fd: i32, hdrs: *mut libc::mmsghdr, n: usize, flags: i32) -> Result
         }
         MMSG.store(2, Relaxed);
     }
+    let one_flags = flags & !libc::MSG_WAITFORONE;
     for i in 0..n {
         // SAFETY: `i < n`, within the array described above.
         let m = unsafe { &mut *hdrs.add(i) };
-        // SAFETY: the msghdr's pointers are alive for the call.
-        let rc = unsafe { libc::sendmsg(fd, &m.msg_hdr, flags) };
+        // SAFETY: the msghdr's pointers are alive (and writable when receiving) for the call.
+        let rc = unsafe {
+            match dir {
+                Dir::Send => libc::sendmsg(fd, &m.msg_hdr, one_flags),
+                Dir::Recv => libc::recvmsg(fd, &mut m.msg_hdr, one_flags),
+            }
+        };
         if rc < 0 {
             return if i == 0 { Err(last_errno()) } else { Ok(i) };
         }
@@ -67,52 +89,37 @@ fn send_batch(fd: i32, hdrs: *mut libc::mmsghdr, n: usize, flags: i32) -> Result
     Ok(n)
 }
 
-/// recvmmsg, or the equivalent recvmsg loop. Same contract: Ok(k) or Err(errno).
-fn recv_batch(fd: i32, hdrs: *mut libc::mmsghdr, n: usize, flags: i32) -> Result<usize, i32> {
-    let n = n.min(MAX_PER_CALL);
-    if mmsg_available() {
-        // SAFETY: `hdrs` points to `n` initialised mmsghdrs over writable, live storage.
-        let rc =
-            unsafe { libc::recvmmsg(fd, hdrs, n as libc::c_uint, flags, std::ptr::null_mut()) };
-        if rc >= 0 {
-            return Ok(rc as usize);
-        }
-        let errno = last_errno();
-        if errno != libc::ENOSYS {
-            return Err(errno);
-        }
-        MMSG.store(2, Relaxed);
-    }
-    for i in 0..n {
-        // SAFETY: `i < n`, within the array described above.
-        let m = unsafe { &mut *hdrs.add(i) };
-        // SAFETY: the msghdr's pointers are alive and writable for the call.
-        let rc = unsafe { libc::recvmsg(fd, &mut m.msg_hdr, flags) };
-        if rc < 0 {
-            return if i == 0 { Err(last_errno()) } else { Ok(i) };
-        }
-        m.msg_len = rc as libc::c_uint;
-        if flags & libc::MSG_WAITFORONE != 0 {
-            return Ok(i + 1);
-        }
-    }
-    Ok(n)
-}
-
-fn sequence<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    if let Ok(list) = obj.cast::<PyList>() {
-        return Ok(list.iter().collect());
-    }
-    if let Ok(tuple) = obj.cast::<PyTuple>() {
-        return Ok(tuple.iter().collect());
-    }
-    obj.try_iter()
-        .map_err(|_| {
-            PyTypeError::new_err(format!(
-                "messages must be a sequence of {what}, not '{}'",
-                type_name(obj)
-            ))
-        })?
+/// The message objects of a batch call: a list, tuple or iterable of `T` (TypeError naming
+/// `call` and `what` otherwise).
+fn messages_of<'py, T: pyo3::PyTypeCheck>(
+    obj: &Bound<'py, PyAny>,
+    call: &str,
+    what: &str,
+) -> PyResult<Vec<Bound<'py, T>>> {
+    let items: Vec<Bound<'py, PyAny>> = if let Ok(list) = obj.cast::<PyList>() {
+        list.iter().collect()
+    } else if let Ok(tuple) = obj.cast::<PyTuple>() {
+        tuple.iter().collect()
+    } else {
+        obj.try_iter()
+            .map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "messages must be a sequence of {what}, not '{}'",
+                    type_name(obj)
+                ))
+            })?
+            .collect::<PyResult<_>>()?
+    };
+    items
+        .into_iter()
+        .map(|item| {
+            item.cast_into::<T>().map_err(|e| {
+                PyTypeError::new_err(format!(
+                    "{call}() takes {what} objects, not '{}'",
+                    type_name(&e.into_inner())
+                ))
+            })
+        })
         .collect()
 }
 
@@ -206,19 +213,15 @@ impl Socket {
         flags: i32,
         cancellable: Option<Bound<'_, Cancellable>>,
     ) -> PyResult<usize> {
-        let items = sequence(messages, "OutputMessage")?;
-        let mut refs = Vec::with_capacity(items.len());
-        for item in &items {
-            let msg = item.cast::<OutputMessage>().map_err(|_| {
-                PyTypeError::new_err(format!(
-                    "send_messages() takes OutputMessage objects, not '{}'",
-                    type_name(item)
-                ))
-            })?;
-            refs.push(msg.try_borrow().map_err(|_| {
-                PyRuntimeError::new_err("an OutputMessage is being modified by another thread")
-            })?);
-        }
+        let items = messages_of::<OutputMessage>(messages, "send_messages", "OutputMessage")?;
+        let refs = items
+            .iter()
+            .map(|m| {
+                m.try_borrow().map_err(|_| {
+                    PyRuntimeError::new_err("an OutputMessage is being modified by another thread")
+                })
+            })
+            .collect::<PyResult<Vec<_>>>()?;
         let n = refs.len();
         let cancel = cancellable.as_ref().map(|c| c.get());
         if n == 0 {
@@ -259,7 +262,7 @@ impl Socket {
             |fd, done| {
                 // SAFETY: `done < n` inside the loop, so the pointer stays within `hdrs`.
                 let at = unsafe { base.get().add(done) };
-                send_batch(fd, at, n - done, sys_flags)
+                mmsg(Dir::Send, fd, at, n - done, sys_flags)
             },
         )?;
         for (i, m) in refs.iter().enumerate() {
@@ -286,21 +289,17 @@ impl Socket {
         flags: i32,
         cancellable: Option<Bound<'_, Cancellable>>,
     ) -> PyResult<usize> {
-        let items = sequence(messages, "InputMessage")?;
-        let mut refs = Vec::with_capacity(items.len());
-        for item in &items {
-            let msg = item.cast::<InputMessage>().map_err(|_| {
-                PyTypeError::new_err(format!(
-                    "receive_messages() takes InputMessage objects, not '{}'",
-                    type_name(item)
-                ))
-            })?;
-            refs.push(msg.try_borrow_mut().map_err(|_| {
-                PyRuntimeError::new_err(
-                    "an InputMessage is in use (listed twice, or used by another thread)",
-                )
-            })?);
-        }
+        let items = messages_of::<InputMessage>(messages, "receive_messages", "InputMessage")?;
+        let mut refs = items
+            .iter()
+            .map(|m| {
+                m.try_borrow_mut().map_err(|_| {
+                    PyRuntimeError::new_err(
+                        "an InputMessage is in use (listed twice, or used by another thread)",
+                    )
+                })
+            })
+            .collect::<PyResult<Vec<_>>>()?;
         let n = refs.len();
         let cancel = cancellable.as_ref().map(|c| c.get());
         if n == 0 {
@@ -335,7 +334,7 @@ impl Socket {
             |fd, done| {
                 // SAFETY: `done < n` inside the loop, so the pointer stays within `hdrs`.
                 let at = unsafe { base.get().add(done) };
-                recv_batch(fd, at, n - done, sys_flags)
+                mmsg(Dir::Recv, fd, at, n - done, sys_flags)
             },
         )?;
         // Record every result (taking every received descriptor) before reporting errors.
