@@ -40,8 +40,9 @@ def pair() -> Iterator[tuple[Socket, Socket]]:
     b.close()
 
 
-def test_scm_rights_two_pipe_fds(pair: tuple[Socket, Socket]) -> None:
-    sender, receiver = pair
+@pytest.mark.parametrize("kind", [socket.SOCK_DGRAM, socket.SOCK_STREAM], ids=["dgram", "stream"])
+def test_scm_rights_two_pipe_fds(kind: int) -> None:
+    sender, receiver = unix_pair(kind)
     before = fd_count()
     r, w = os.pipe()
     msg = UnixFDMessage([r, w])
@@ -70,6 +71,25 @@ def test_scm_rights_two_pipe_fds(pair: tuple[Socket, Socket]) -> None:
         os.close(fd)
     del msg, got, controls
     assert fd_count() == before
+    sender.close()
+    receiver.close()
+
+
+def test_several_control_messages_in_one_send(pair: tuple[Socket, Socket]) -> None:
+    sender, receiver = pair
+    receiver.set_option(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    r, w = os.pipe()
+    sent = sender.send_message(None, [b"ab", b"c"], [UnixCredentialsMessage(), UnixFDMessage([r])])
+    assert sent == 3
+    n, _, controls, flags = receiver.receive_message([bytearray(8)])
+    assert n == 3 and flags & giosocket.MSG_CTRUNC == 0
+    kinds = sorted(type(c).__name__ for c in controls)
+    assert kinds == ["UnixCredentialsMessage", "UnixFDMessage"]
+    for c in controls:
+        if isinstance(c, UnixFDMessage):
+            os.close(c.steal_fds()[0])
+    os.close(r)
+    os.close(w)
 
 
 def test_received_fds_closed_when_message_dropped(pair: tuple[Socket, Socket]) -> None:
