@@ -15,6 +15,7 @@ use std::cell::Cell;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 
+use pyo3::call::PyCallArgs;
 use pyo3::exceptions::PyBlockingIOError;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -120,7 +121,7 @@ static AIO: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 fn coroutine<'py>(
     py: Python<'py>,
     name: &str,
-    args: Bound<'py, PyTuple>,
+    args: impl PyCallArgs<'py>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let module = AIO.get_or_try_init(py, || -> PyResult<Py<PyModule>> {
         Ok(py.import("giosocket.aio")?.unbind())
@@ -171,136 +172,53 @@ impl Socket {
             active: AtomicBool::new(true),
         })
     }
-
-    /// `await condition_wait_async(condition)`: wait until `condition` holds (honours
-    /// `timeout` and the cancellable).
-    #[pyo3(signature = (condition, cancellable = None))]
-    fn condition_wait_async<'py>(
-        slf: &Bound<'py, Self>,
-        condition: &Bound<'py, PyAny>,
-        cancellable: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let args = PyTuple::new(py, [slf.as_any(), condition, &opt(py, cancellable)])?;
-        coroutine(py, "condition_wait_async", args)
-    }
-
-    /// `await accept_async()`: accept a connection without blocking the event loop.
-    #[pyo3(signature = (cancellable = None))]
-    fn accept_async<'py>(
-        slf: &Bound<'py, Self>,
-        cancellable: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let args = PyTuple::new(py, [slf.as_any(), &opt(py, cancellable)])?;
-        coroutine(py, "accept_async", args)
-    }
-
-    /// `await connect_async(address)`: connect without blocking the event loop.
-    #[pyo3(signature = (address, cancellable = None))]
-    fn connect_async<'py>(
-        slf: &Bound<'py, Self>,
-        address: &Bound<'py, PyAny>,
-        cancellable: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let args = PyTuple::new(py, [slf.as_any(), address, &opt(py, cancellable)])?;
-        coroutine(py, "connect_async", args)
-    }
-
-    /// `await send_async(buffer)`: send once the socket is writable; returns bytes sent.
-    #[pyo3(signature = (buffer, cancellable = None))]
-    fn send_async<'py>(
-        slf: &Bound<'py, Self>,
-        buffer: &Bound<'py, PyAny>,
-        cancellable: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let args = PyTuple::new(py, [slf.as_any(), buffer, &opt(py, cancellable)])?;
-        coroutine(py, "send_async", args)
-    }
-
-    /// `await send_to_async(address, buffer)`: send to `address` (None = the peer).
-    #[pyo3(signature = (address, buffer, cancellable = None))]
-    fn send_to_async<'py>(
-        slf: &Bound<'py, Self>,
-        address: &Bound<'py, PyAny>,
-        buffer: &Bound<'py, PyAny>,
-        cancellable: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let args = PyTuple::new(py, [slf.as_any(), address, buffer, &opt(py, cancellable)])?;
-        coroutine(py, "send_to_async", args)
-    }
-
-    /// `await receive_async(size)`: receive up to `size` bytes (b"" at end of stream).
-    #[pyo3(signature = (size, cancellable = None))]
-    fn receive_async<'py>(
-        slf: &Bound<'py, Self>,
-        size: &Bound<'py, PyAny>,
-        cancellable: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let args = PyTuple::new(py, [slf.as_any(), size, &opt(py, cancellable)])?;
-        coroutine(py, "receive_async", args)
-    }
-
-    /// `await receive_into_async(buffer)`: receive into a writable buffer; returns the count.
-    #[pyo3(signature = (buffer, cancellable = None))]
-    fn receive_into_async<'py>(
-        slf: &Bound<'py, Self>,
-        buffer: &Bound<'py, PyAny>,
-        cancellable: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let args = PyTuple::new(py, [slf.as_any(), buffer, &opt(py, cancellable)])?;
-        coroutine(py, "receive_into_async", args)
-    }
-
-    /// `await receive_from_async(size)`: receive up to `size` bytes and the sender.
-    #[pyo3(signature = (size, cancellable = None))]
-    fn receive_from_async<'py>(
-        slf: &Bound<'py, Self>,
-        size: &Bound<'py, PyAny>,
-        cancellable: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let args = PyTuple::new(py, [slf.as_any(), size, &opt(py, cancellable)])?;
-        coroutine(py, "receive_from_async", args)
-    }
-
-    /// `await send_messages_async(messages, flags=0)`: send a batch once writable; returns
-    /// how many messages were sent.
-    #[pyo3(signature = (messages, flags = 0, cancellable = None))]
-    fn send_messages_async<'py>(
-        slf: &Bound<'py, Self>,
-        messages: &Bound<'py, PyAny>,
-        flags: i32,
-        cancellable: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let args = (slf, messages, flags, opt(py, cancellable)).into_pyobject(py)?;
-        coroutine(py, "send_messages_async", args)
-    }
-
-    /// `await receive_messages_async(messages, flags=0)`: receive a batch once readable;
-    /// returns how many messages arrived.
-    #[pyo3(signature = (messages, flags = 0, cancellable = None))]
-    fn receive_messages_async<'py>(
-        slf: &Bound<'py, Self>,
-        messages: &Bound<'py, PyAny>,
-        flags: i32,
-        cancellable: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let args = (slf, messages, flags, opt(py, cancellable)).into_pyobject(py)?;
-        coroutine(py, "receive_messages_async", args)
-    }
 }
 
-/// `cancellable` or Python's None.
-fn opt<'py>(py: Python<'py>, cancellable: Option<&Bound<'py, PyAny>>) -> Bound<'py, PyAny> {
-    cancellable
-        .cloned()
-        .unwrap_or_else(|| py.None().into_bound(py))
+/// `Socket.<name>(args..., cancellable=None)` methods that pass the socket, their arguments
+/// and the cancellable, in order, to the coroutine function of the same name in
+/// `giosocket.aio` and return the coroutine it makes.
+/// Each entry: doc comment, then `fn name(arg: Type [= default], ...);` (without `cancellable`).
+macro_rules! async_methods {
+    ($($(#[doc = $doc:literal])* fn $name:ident($($arg:ident: $ty:ty $(= $default:tt)?),*);)*) => {
+        #[pymethods]
+        impl Socket {
+            $(
+                $(#[doc = $doc])*
+                #[pyo3(signature = ($($arg $(= $default)?,)* cancellable = None))]
+                fn $name<'py>(
+                    slf: &Bound<'py, Self>,
+                    $($arg: $ty,)*
+                    cancellable: Option<&Bound<'py, PyAny>>,
+                ) -> PyResult<Bound<'py, PyAny>> {
+                    coroutine(slf.py(), stringify!($name), (slf, $($arg,)* cancellable))
+                }
+            )*
+        }
+    };
+}
+
+async_methods! {
+    /// `await condition_wait_async(condition)`: wait until `condition` holds (honours
+    /// `timeout` and the cancellable).
+    fn condition_wait_async(condition: &Bound<'py, PyAny>);
+    /// `await accept_async()`: accept a connection without blocking the event loop.
+    fn accept_async();
+    /// `await connect_async(address)`: connect without blocking the event loop.
+    fn connect_async(address: &Bound<'py, PyAny>);
+    /// `await send_async(buffer)`: send once the socket is writable; returns bytes sent.
+    fn send_async(buffer: &Bound<'py, PyAny>);
+    /// `await send_to_async(address, buffer)`: send to `address` (None = the peer).
+    fn send_to_async(address: &Bound<'py, PyAny>, buffer: &Bound<'py, PyAny>);
+    /// `await receive_async(size)`: receive up to `size` bytes (b"" at end of stream).
+    fn receive_async(size: &Bound<'py, PyAny>);
+    /// `await receive_into_async(buffer)`: receive into a writable buffer; returns the count.
+    fn receive_into_async(buffer: &Bound<'py, PyAny>);
+    /// `await receive_from_async(size)`: receive up to `size` bytes and the sender.
+    fn receive_from_async(size: &Bound<'py, PyAny>);
+    /// `await send_messages_async(messages, flags=0)`: send a batch once writable; returns
+    /// how many messages were sent.
+    fn send_messages_async(messages: &Bound<'py, PyAny>, flags: i32 = 0);
+    /// `await receive_messages_async(messages, flags=0)`: receive a batch once readable;
+    /// returns how many messages arrived.
+    fn receive_messages_async(messages: &Bound<'py, PyAny>, flags: i32 = 0);
 }
