@@ -27,6 +27,9 @@ use crate::sys;
 /// `IFNAMSIZ`: interface names are shorter than this (NUL included).
 const IFNAMSIZ: usize = 16;
 
+/// What a `setsockopt` gives: Err(errno) on failure.
+type Outcome = Result<(), i32>;
+
 /// A membership request, resolved from Python arguments.
 struct Request<'a> {
     group: IpAddr,
@@ -46,6 +49,28 @@ impl Request<'_> {
 
     fn fail(&self, py: Python<'_>, code: Code, reason: &str) -> PyErr {
         error::error(py, code, format!("{}: {reason}", self.context()))
+    }
+
+    /// The requested interface's index; 0 (any) when none was named.
+    fn iface_index(&self, py: Python<'_>) -> PyResult<u32> {
+        Ok(self
+            .iface
+            .map(|name| iface_index(py, name))
+            .transpose()?
+            .unwrap_or(0))
+    }
+
+    /// `setsockopt(fd, level, join_name or leave_name, value)` as this request asks.
+    fn apply<T>(
+        &self,
+        fd: RawFd,
+        level: i32,
+        join_name: i32,
+        leave_name: i32,
+        value: &T,
+    ) -> Outcome {
+        let name = if self.join { join_name } else { leave_name };
+        sys::setsockopt_raw(fd, level, name, value)
     }
 }
 
@@ -243,21 +268,14 @@ impl Socket {
     }
 }
 
-type Outcome = Result<(), i32>;
-
 fn join_v4(py: Python<'_>, fd: RawFd, group: Ipv4Addr, req: &Request<'_>) -> PyResult<Outcome> {
-    let index = req.iface.map(|name| iface_index(py, name)).transpose()?;
     let mreq = libc::ip_mreqn {
         imr_multiaddr: in_addr(group),
         imr_address: in_addr(Ipv4Addr::UNSPECIFIED),
-        imr_ifindex: index.unwrap_or(0) as libc::c_int,
+        imr_ifindex: req.iface_index(py)? as libc::c_int,
     };
-    let name = if req.join {
-        libc::IP_ADD_MEMBERSHIP
-    } else {
-        libc::IP_DROP_MEMBERSHIP
-    };
-    Ok(sys::setsockopt_raw(fd, libc::IPPROTO_IP, name, &mreq))
+    let (join, leave) = (libc::IP_ADD_MEMBERSHIP, libc::IP_DROP_MEMBERSHIP);
+    Ok(req.apply(fd, libc::IPPROTO_IP, join, leave, &mreq))
 }
 
 fn join_v4_ssm(
@@ -276,26 +294,20 @@ fn join_v4_ssm(
         imr_interface: in_addr(iface),
         imr_sourceaddr: in_addr(source),
     };
-    let name = if req.join {
-        libc::IP_ADD_SOURCE_MEMBERSHIP
-    } else {
-        libc::IP_DROP_SOURCE_MEMBERSHIP
-    };
-    Ok(sys::setsockopt_raw(fd, libc::IPPROTO_IP, name, &mreq))
+    let (join, leave) = (
+        libc::IP_ADD_SOURCE_MEMBERSHIP,
+        libc::IP_DROP_SOURCE_MEMBERSHIP,
+    );
+    Ok(req.apply(fd, libc::IPPROTO_IP, join, leave, &mreq))
 }
 
 fn join_v6(py: Python<'_>, fd: RawFd, group: Ipv6Addr, req: &Request<'_>) -> PyResult<Outcome> {
-    let index = req.iface.map(|name| iface_index(py, name)).transpose()?;
     let mreq = libc::ipv6_mreq {
         ipv6mr_multiaddr: in6_addr(group),
-        ipv6mr_interface: index.unwrap_or(0),
+        ipv6mr_interface: req.iface_index(py)?,
     };
-    let name = if req.join {
-        libc::IPV6_ADD_MEMBERSHIP
-    } else {
-        libc::IPV6_DROP_MEMBERSHIP
-    };
-    Ok(sys::setsockopt_raw(fd, libc::IPPROTO_IPV6, name, &mreq))
+    let (join, leave) = (libc::IPV6_ADD_MEMBERSHIP, libc::IPV6_DROP_MEMBERSHIP);
+    Ok(req.apply(fd, libc::IPPROTO_IPV6, join, leave, &mreq))
 }
 
 fn join_v6_ssm(
@@ -305,18 +317,16 @@ fn join_v6_ssm(
     source: Ipv6Addr,
     req: &Request<'_>,
 ) -> PyResult<Outcome> {
-    let index = req.iface.map(|name| iface_index(py, name)).transpose()?;
     let gsr = libc::group_source_req {
-        gsr_interface: index.unwrap_or(0),
+        gsr_interface: req.iface_index(py)?,
         gsr_group: storage(group.into()),
         gsr_source: storage(source.into()),
     };
-    let name = if req.join {
-        libc::MCAST_JOIN_SOURCE_GROUP
-    } else {
-        libc::MCAST_LEAVE_SOURCE_GROUP
-    };
-    Ok(sys::setsockopt_raw(fd, libc::IPPROTO_IPV6, name, &gsr))
+    let (join, leave) = (
+        libc::MCAST_JOIN_SOURCE_GROUP,
+        libc::MCAST_LEAVE_SOURCE_GROUP,
+    );
+    Ok(req.apply(fd, libc::IPPROTO_IPV6, join, leave, &gsr))
 }
 
 /// An option value from Python (unsigned in GIO) as the kernel's int.
@@ -324,9 +334,36 @@ fn option_int(value: u32) -> PyResult<i32> {
     i32::try_from(value).map_err(|_| PyValueError::new_err(format!("{value} is out of range")))
 }
 
+/// An int option with an IPv4 (IPPROTO_IP) and an IPv6 (IPPROTO_IPV6) name.
+struct IpOption {
+    /// What errors call it.
+    what: &'static str,
+    v4: i32,
+    v6: i32,
+}
+
+const TTL: IpOption = IpOption {
+    what: "unicast ttl",
+    v4: libc::IP_TTL,
+    v6: libc::IPV6_UNICAST_HOPS,
+};
+
+const MULTICAST_TTL: IpOption = IpOption {
+    what: "multicast ttl",
+    v4: libc::IP_MULTICAST_TTL,
+    v6: libc::IPV6_MULTICAST_HOPS,
+};
+
+const MULTICAST_LOOPBACK: IpOption = IpOption {
+    what: "multicast loopback",
+    v4: libc::IP_MULTICAST_LOOP,
+    v6: libc::IPV6_MULTICAST_LOOP,
+};
+
 impl Socket {
-    /// Read an int option whose level/name depend on the family (v4 or v6 pair).
-    fn get_ip_option(&self, py: Python<'_>, what: &str, v4: i32, v6: i32) -> PyResult<i32> {
+    /// Read `option` at the level of the socket's family.
+    fn get_ip_option(&self, py: Python<'_>, option: &IpOption) -> PyResult<i32> {
+        let IpOption { what, v4, v6 } = *option;
         self.require_inet(py, what)?;
         let guard = self.enter(py)?;
         let result = if self.family == libc::AF_INET {
@@ -337,15 +374,9 @@ impl Socket {
         result.map_err(|e| error::os_error(py, e, &format!("error getting {what}")))
     }
 
-    /// Set an int option; on IPv6 sockets the IPv4 option is set too, ignoring errors (GIO).
-    fn set_ip_option(
-        &self,
-        py: Python<'_>,
-        what: &str,
-        v4: i32,
-        v6: i32,
-        value: i32,
-    ) -> PyResult<()> {
+    /// Set `option`; on IPv6 sockets the IPv4 option is set too, ignoring errors (GIO).
+    fn set_ip_option(&self, py: Python<'_>, option: &IpOption, value: i32) -> PyResult<()> {
+        let IpOption { what, v4, v6 } = *option;
         self.require_inet(py, what)?;
         let guard = self.enter(py)?;
         let result = if self.family == libc::AF_INET {
@@ -415,63 +446,32 @@ impl Socket {
 
     /// Unicast TTL / hop limit (IP_TTL, IPV6_UNICAST_HOPS).
     fn get_ttl(&self, py: Python<'_>) -> PyResult<i32> {
-        self.get_ip_option(py, "unicast ttl", libc::IP_TTL, libc::IPV6_UNICAST_HOPS)
+        self.get_ip_option(py, &TTL)
     }
 
     /// Set the unicast TTL / hop limit (1..255).
     fn set_ttl(&self, py: Python<'_>, ttl: u32) -> PyResult<()> {
-        let value = option_int(ttl)?;
-        self.set_ip_option(
-            py,
-            "unicast ttl",
-            libc::IP_TTL,
-            libc::IPV6_UNICAST_HOPS,
-            value,
-        )
+        self.set_ip_option(py, &TTL, option_int(ttl)?)
     }
 
     /// Multicast TTL / hop limit (IP_MULTICAST_TTL, IPV6_MULTICAST_HOPS); default 1.
     fn get_multicast_ttl(&self, py: Python<'_>) -> PyResult<i32> {
-        self.get_ip_option(
-            py,
-            "multicast ttl",
-            libc::IP_MULTICAST_TTL,
-            libc::IPV6_MULTICAST_HOPS,
-        )
+        self.get_ip_option(py, &MULTICAST_TTL)
     }
 
     /// Set the multicast TTL (0..255; 0 keeps datagrams on this host).
     fn set_multicast_ttl(&self, py: Python<'_>, ttl: u32) -> PyResult<()> {
-        let value = option_int(ttl)?;
-        self.set_ip_option(
-            py,
-            "multicast ttl",
-            libc::IP_MULTICAST_TTL,
-            libc::IPV6_MULTICAST_HOPS,
-            value,
-        )
+        self.set_ip_option(py, &MULTICAST_TTL, option_int(ttl)?)
     }
 
     /// Whether this host's own members receive the multicast datagrams sent (default True).
     fn get_multicast_loopback(&self, py: Python<'_>) -> PyResult<bool> {
-        self.get_ip_option(
-            py,
-            "multicast loopback",
-            libc::IP_MULTICAST_LOOP,
-            libc::IPV6_MULTICAST_LOOP,
-        )
-        .map(|v| v != 0)
+        self.get_ip_option(py, &MULTICAST_LOOPBACK).map(|v| v != 0)
     }
 
     /// Set multicast loopback.
     fn set_multicast_loopback(&self, py: Python<'_>, loopback: bool) -> PyResult<()> {
-        self.set_ip_option(
-            py,
-            "multicast loopback",
-            libc::IP_MULTICAST_LOOP,
-            libc::IPV6_MULTICAST_LOOP,
-            loopback as i32,
-        )
+        self.set_ip_option(py, &MULTICAST_LOOPBACK, loopback as i32)
     }
 
     /// SO_BROADCAST: whether datagrams may be sent to broadcast addresses.
