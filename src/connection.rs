@@ -16,13 +16,8 @@ impl Socket {
     fn connection_factory_create_connection<'py>(
         slf: &Bound<'py, Self>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let create = CREATE.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-            Ok(py
-                .import("giosocket.connection")?
-                .getattr("_create_connection")?
-                .unbind())
-        })?;
-        create.bind(py).call1((slf,))
+        CREATE
+            .import(slf.py(), "giosocket.connection", "_create_connection")?
+            .call1((slf,))
     }
 }

@@ -37,13 +37,8 @@ impl Kind {
 
 /// `giosocket.<Enum>(value)`; falls back to the plain int if the value is not a member.
 pub fn make(py: Python<'_>, kind: Kind, value: i32) -> PyResult<Py<PyAny>> {
-    let class = CLASSES[kind as usize].get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-        Ok(py
-            .import("giosocket._enums")?
-            .getattr(kind.name())?
-            .unbind())
-    })?;
-    match class.bind(py).call1((value,)) {
+    let class = CLASSES[kind as usize].import(py, "giosocket._enums", kind.name())?;
+    match class.call1((value,)) {
         Ok(member) => Ok(member.unbind()),
         Err(_) => Ok(value.into_pyobject(py)?.into_any().unbind()),
     }

@@ -104,10 +104,8 @@ pub fn gio_error(
 ) -> PyErr {
     let message = message.into();
     let made = MAKE_ERROR
-        .get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-            Ok(py.import("giosocket._errors")?.getattr("_make")?.unbind())
-        })
-        .and_then(|make| make.bind(py).call1((code as i32, message.clone(), errno)));
+        .import(py, "giosocket._errors", "_make")
+        .and_then(|make| make.call1((code as i32, message.clone(), errno)));
     match made {
         Ok(exc) => PyErr::from_value(exc),
         Err(_) => PyOSError::new_err((errno.unwrap_or(0), message)),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import os
 import socket as _socket
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._enums import IOErrorEnum, SocketFamily, SocketProtocol, SocketType
 from ._errors import Error, _make
@@ -95,22 +95,12 @@ class SocketConnection(io.RawIOBase):
     def readinto(self, buffer: Any) -> int | None:
         """Receive into ``buffer``; 0 at end of stream, None if a non-blocking socket has no data."""
         self._check_open()
-        try:
-            return self._socket.receive_into(buffer)
-        except Error as exc:
-            if exc.code == IOErrorEnum.WOULD_BLOCK:
-                return None
-            raise
+        return _none_if_would_block(self._socket.receive_into, buffer)
 
     def write(self, buffer: Any) -> int | None:
         """Send ``buffer``; returns the bytes sent (maybe fewer), None if it would block."""
         self._check_open()
-        try:
-            return self._socket.send(buffer)
-        except Error as exc:
-            if exc.code == IOErrorEnum.WOULD_BLOCK:
-                return None
-            raise
+        return _none_if_would_block(self._socket.send, buffer)
 
     def _before_close(self) -> None:
         """Hook run before the socket is closed (TcpConnection's graceful disconnect)."""
@@ -266,6 +256,16 @@ class UnixConnection(SocketConnection):
 _ONE_BYTE = b"\0"
 # SO_PASSCRED exists on Linux only; elsewhere credentials come with SO_PEERCRED-like fallbacks.
 _SO_PASSCRED: int | None = getattr(_socket, "SO_PASSCRED", None)
+
+
+def _none_if_would_block(method: Callable[[Any], int], buffer: Any) -> int | None:
+    """``method(buffer)``, or None where a non-blocking socket would block (``io.RawIOBase``)."""
+    try:
+        return method(buffer)
+    except Error as exc:
+        if exc.code == IOErrorEnum.WOULD_BLOCK:
+            return None
+        raise
 
 
 def _failed(message: str) -> Error:
