@@ -150,21 +150,21 @@ class VethPair:
             a.ip(*veth, "netns", b.name)
         except RuntimeError as exc:
             raise NetnsUnavailable(str(exc)) from exc
-        for ns, dev in ((a, self.IFACE_A), (b, self.IFACE_B)):
+        sides = (
+            (a, self.IFACE_A, (self.A1, self.A2), (self.A1_6, self.A2_6)),
+            (b, self.IFACE_B, (self.B,), (self.B_6,)),
+        )
+        for ns, dev, v4_addresses, v6_addresses in sides:
             # Addresses usable at once: no duplicate address detection in these namespaces.
-            ns.run(_write_sysctl, "net/ipv6/conf/all/accept_dad", "0")
-            ns.run(_write_sysctl, "net/ipv6/conf/default/accept_dad", "0")
-            ns.run(_write_sysctl, f"net/ipv6/conf/{dev}/accept_dad", "0")
+            for conf in ("all", "default", dev):
+                ns.run(_write_sysctl, f"net/ipv6/conf/{conf}/accept_dad", "0")
             ns.ip("link", "set", "lo", "up")
             ns.ip("link", "set", dev, "up")
-        a.ip("addr", "add", f"{self.A1}/24", "brd", "+", "dev", self.IFACE_A)
-        a.ip("addr", "add", f"{self.A2}/24", "brd", "+", "dev", self.IFACE_A)
-        a.ip("addr", "add", f"{self.A1_6}/64", "dev", self.IFACE_A, "nodad")
-        a.ip("addr", "add", f"{self.A2_6}/64", "dev", self.IFACE_A, "nodad")
-        b.ip("addr", "add", f"{self.B}/24", "brd", "+", "dev", self.IFACE_B)
-        b.ip("addr", "add", f"{self.B_6}/64", "dev", self.IFACE_B, "nodad")
-        a.ip("route", "add", "224.0.0.0/4", "dev", self.IFACE_A)
-        b.ip("route", "add", "224.0.0.0/4", "dev", self.IFACE_B)
+            for address in v4_addresses:
+                ns.ip("addr", "add", f"{address}/24", "brd", "+", "dev", dev)
+            for address in v6_addresses:
+                ns.ip("addr", "add", f"{address}/64", "dev", dev, "nodad")
+            ns.ip("route", "add", "224.0.0.0/4", "dev", dev)
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 5.0) -> None:

@@ -76,6 +76,24 @@ def port_of(sock: Socket) -> int:
     return address.port
 
 
+def receiver_in_b(net: VethPair, opened: list[Socket], family: SocketFamily) -> tuple[Socket, int]:
+    """A UDP socket in namespace b bound to the any-address, and its port."""
+    sock = net.b.run(udp, opened, family, ANY[family])
+    return sock, port_of(sock)
+
+
+def members_on_both_sides(
+    net: VethPair, opened: list[Socket], family: SocketFamily, group: str
+) -> tuple[Socket, Socket, int]:
+    """(remote, local, port): members of `group` in namespace b and in namespace a (the
+    sending side), bound to the same port."""
+    remote, port = receiver_in_b(net, opened, family)
+    local = net.a.run(udp, opened, family, ANY[family], port)
+    assert net.b.run(remote.join_multicast_group, group, False, net.IFACE_B)
+    assert net.a.run(local.join_multicast_group, group, False, net.IFACE_A)
+    return remote, local, port
+
+
 def expect(sock: Socket, payload: bytes, source: str | None = None) -> None:
     """The next datagram on `sock` is `payload` (from `source`)."""
     data, sender = sock.receive_from(2048)
@@ -111,8 +129,7 @@ def test_any_source_group_received_across_namespaces(
     net: VethPair, sockets: list[Socket], family: SocketFamily, iface: bool
 ) -> None:
     a1, _, _ = addrs(net, family)
-    receiver = net.b.run(udp, sockets, family, ANY[family])
-    port = port_of(receiver)
+    receiver, port = receiver_in_b(net, sockets, family)
     name = net.IFACE_B if iface else None
     assert net.b.run(receiver.join_multicast_group, InetAddress(GROUP[family]), False, name)
     sender = net.a.run(udp, sockets, family, a1)
@@ -123,9 +140,8 @@ def test_any_source_group_received_across_namespaces(
 def test_ipv4_group_on_dual_stack_ipv6_socket(net: VethPair, sockets: list[Socket]) -> None:
     # As GIO: the IPv4 membership option is set on the IPv6 socket (Linux accepts it for
     # v4-mapped traffic); the sender comes back as a plain IPv4 address.
-    receiver = net.b.run(udp, sockets, V6, "::")
+    receiver, port = receiver_in_b(net, sockets, V6)
     assert receiver.speaks_ipv4()
-    port = port_of(receiver)
     assert net.b.run(receiver.join_multicast_group, GROUP[V4], False, net.IFACE_B)
     sender = net.a.run(udp, sockets, V4, net.A1)
     sender.send_to((GROUP[V4], port), b"v4 to dual stack")
@@ -138,8 +154,7 @@ def test_after_leave_nothing_arrives(
     net: VethPair, sockets: list[Socket], family: SocketFamily
 ) -> None:
     a1, _, b = addrs(net, family)
-    receiver = net.b.run(udp, sockets, family, ANY[family])
-    port = port_of(receiver)
+    receiver, port = receiver_in_b(net, sockets, family)
     group = GROUP[family]
     assert net.b.run(receiver.join_multicast_group, group, False, net.IFACE_B)
     sender = net.a.run(udp, sockets, family, a1)
@@ -162,13 +177,11 @@ def test_ssm_receives_only_the_chosen_source(
 ) -> None:
     a1, a2, b = addrs(net, family)
     group = SSM_GROUP[family]
-    ssm = net.b.run(udp, sockets, family, ANY[family])
-    port = port_of(ssm)
+    ssm, port = receiver_in_b(net, sockets, family)
     # Control: an any-source member of the same group (on its own port: sockets sharing a
     # port through SO_REUSEPORT see each other's source filters on Linux) gets both senders,
     # so A2's datagrams do reach namespace b and only the source filter drops them.
-    control = net.b.run(udp, sockets, family, ANY[family])
-    control_port = port_of(control)
+    control, control_port = receiver_in_b(net, sockets, family)
     assert net.b.run(ssm.join_multicast_group_ssm, group, InetAddress(a1), net.IFACE_B)
     assert net.b.run(control.join_multicast_group_ssm, group, None, net.IFACE_B)
     from_a1 = net.a.run(udp, sockets, family, a1)
@@ -197,8 +210,7 @@ def test_ssm_without_interface_lets_the_kernel_choose(
 ) -> None:
     a1, a2, _ = addrs(net, family)
     group = SSM_GROUP[family]
-    receiver = net.b.run(udp, sockets, family, ANY[family])
-    port = port_of(receiver)
+    receiver, port = receiver_in_b(net, sockets, family)
     assert receiver.join_multicast_group_ssm(group, a2)
     net.a.run(udp, sockets, family, a1).send_to((group, port), b"wrong source")
     net.a.run(udp, sockets, family, a2).send_to((group, port), b"right source")
@@ -216,11 +228,7 @@ def test_multicast_ttl_zero_keeps_datagrams_on_the_host(
 ) -> None:
     a1, _, b = addrs(net, family)
     group = GROUP[family]
-    remote = net.b.run(udp, sockets, family, ANY[family])
-    port = port_of(remote)
-    local = net.a.run(udp, sockets, family, ANY[family], port)
-    assert net.b.run(remote.join_multicast_group, group, False, net.IFACE_B)
-    assert net.a.run(local.join_multicast_group, group, False, net.IFACE_A)
+    remote, local, port = members_on_both_sides(net, sockets, family, group)
     sender = net.a.run(udp, sockets, family, a1)
     assert sender.multicast_ttl == 1  # the kernel's default
 
@@ -243,11 +251,7 @@ def test_multicast_loopback_false_stops_local_copies(
 ) -> None:
     a1, _, _ = addrs(net, family)
     group = GROUP[family]
-    remote = net.b.run(udp, sockets, family, ANY[family])
-    port = port_of(remote)
-    local = net.a.run(udp, sockets, family, ANY[family], port)
-    assert net.b.run(remote.join_multicast_group, group, False, net.IFACE_B)
-    assert net.a.run(local.join_multicast_group, group, False, net.IFACE_A)
+    remote, local, port = members_on_both_sides(net, sockets, family, group)
     sender = net.a.run(udp, sockets, family, a1)
     assert sender.multicast_loopback is True
 
@@ -265,8 +269,7 @@ def test_multicast_loopback_false_stops_local_copies(
 
 
 def test_broadcast_needs_so_broadcast(net: VethPair, sockets: list[Socket]) -> None:
-    receiver = net.b.run(udp, sockets, V4, "0.0.0.0")
-    port = port_of(receiver)
+    receiver, port = receiver_in_b(net, sockets, V4)
     sender = net.a.run(udp, sockets, V4, net.A1)
     assert sender.broadcast is False
 
