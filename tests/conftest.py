@@ -73,6 +73,15 @@ def tcp_pair(
     return listener, client, server
 
 
+def connected_tcp(timeout: float) -> tuple[Socket, Socket]:
+    """A connected loopback TCP (client, server) pair with `timeout` set on both; the
+    listener is closed already."""
+    listener, client, server = tcp_pair()
+    listener.close()
+    client.timeout = server.timeout = timeout
+    return client, server
+
+
 @pytest.fixture
 def tcp() -> Iterator[tuple[Socket, Socket, Socket]]:
     """A connected loopback TCP (listener, client, server) triple, closed afterwards."""
@@ -82,12 +91,12 @@ def tcp() -> Iterator[tuple[Socket, Socket, Socket]]:
         s.close()
 
 
-def udp_socket(host: str = "127.0.0.1") -> Socket:
-    """A UDP socket bound to an ephemeral loopback port (timeout 5 s)."""
+def udp_socket(host: str = "127.0.0.1", timeout: float = 5) -> Socket:
+    """A UDP socket bound to an ephemeral loopback port (timeout 5 s unless told)."""
     family = SocketFamily.IPV6 if ":" in host else SocketFamily.IPV4
     s = Socket(family, SocketType.DATAGRAM)
     s.bind((host, 0), False)
-    s.timeout = 5
+    s.timeout = timeout
     return s
 
 

@@ -8,8 +8,10 @@ import time
 from collections.abc import Coroutine
 from typing import Any, Callable, Protocol, TypeVar
 
+import conftest
 import giosocket
 import pytest
+from conftest import connected_tcp
 from giosocket import (
     Cancellable,
     InetSocketAddress,
@@ -57,19 +59,13 @@ def run(request: pytest.FixtureRequest) -> Runner:
 
 
 def tcp_pair() -> tuple[Socket, Socket]:
-    with Socket(SocketFamily.IPV4, SocketType.STREAM) as listener:
-        listener.bind(("127.0.0.1", 0), True)
-        listener.listen()
-        client = Socket(SocketFamily.IPV4, SocketType.STREAM)
-        client.connect(listener.get_local_address())
-        server = listener.accept()
-    return client, server
+    """A connected loopback TCP (client, server) pair; no timeouts (as GIO's default)."""
+    return connected_tcp(timeout=0)
 
 
 def udp_socket() -> Socket:
-    sock = Socket(SocketFamily.IPV4, SocketType.DATAGRAM)
-    sock.bind(("127.0.0.1", 0), True)
-    return sock
+    """A UDP socket bound to an ephemeral loopback port; no timeout."""
+    return conftest.udp_socket(timeout=0)
 
 
 def registered(loop: asyncio.AbstractEventLoop, fd: int) -> bool | None:

@@ -54,25 +54,21 @@ def test_cancellable_fd_closed_when_dropped() -> None:
         os.fstat(fd)
 
 
+PRECANCELLED_STREAM = {
+    "accept": lambda s, c: s.accept(c),
+    "connect": lambda s, c: s.connect(("127.0.0.1", 0), c),
+}
+
+
 @pytest.mark.parametrize("blocking", [True, False])
-def test_precancelled_accept_raises_cancelled(blocking: bool) -> None:
+@pytest.mark.parametrize("call", PRECANCELLED_STREAM.values(), ids=PRECANCELLED_STREAM.keys())
+def test_precancelled_accept_or_connect_raises_cancelled(call, blocking: bool) -> None:
     c = Cancellable()
     c.cancel()
     with Socket(SocketFamily.IPV4, SocketType.STREAM) as s:
         s.blocking = blocking
         with pytest.raises(giosocket.Error) as info:
-            s.accept(c)
-        assert info.value.code is IOErrorEnum.CANCELLED
-
-
-@pytest.mark.parametrize("blocking", [True, False])
-def test_precancelled_connect_raises_cancelled(blocking: bool) -> None:
-    c = Cancellable()
-    c.cancel()
-    with Socket(SocketFamily.IPV4, SocketType.STREAM) as s:
-        s.blocking = blocking
-        with pytest.raises(giosocket.Error) as info:
-            s.connect(("127.0.0.1", 0), c)
+            call(s, c)
         assert info.value.code is IOErrorEnum.CANCELLED
         assert not s.is_connected()
 

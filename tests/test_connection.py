@@ -10,6 +10,7 @@ import time
 
 import giosocket
 import pytest
+from conftest import connected_tcp
 from giosocket import (
     IOErrorEnum,
     Socket,
@@ -23,15 +24,8 @@ from giosocket import (
 
 
 def tcp_pair() -> tuple[Socket, Socket]:
-    """A connected loopback TCP pair (client, server side)."""
-    with Socket(SocketFamily.IPV4, SocketType.STREAM) as listener:
-        listener.bind(("127.0.0.1", 0), True)
-        listener.listen()
-        client = Socket(SocketFamily.IPV4, SocketType.STREAM)
-        client.connect(listener.get_local_address())
-        server = listener.accept()
-    client.timeout = server.timeout = 10
-    return client, server
+    """A connected loopback TCP pair (client, server side), timeout 10 s."""
+    return connected_tcp(timeout=10)
 
 
 def test_factory_picks_tcp_unix_or_plain_connection() -> None:

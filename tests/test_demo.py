@@ -6,14 +6,19 @@ import subprocess
 import sys
 
 
-def test_demo_runs_and_reports_each_part() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "giosocket", "demo"],
+def run_giosocket(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m giosocket ARGS`` in a fresh interpreter (at most 60 s)."""
+    return subprocess.run(
+        [sys.executable, "-m", "giosocket", *args],
         check=False,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_demo_runs_and_reports_each_part() -> None:
+    result = run_giosocket("demo")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "echoed b'hello'" in out
@@ -27,12 +32,6 @@ def test_demo_runs_and_reports_each_part() -> None:
 
 
 def test_unknown_subcommand_is_an_error() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "giosocket", "nonsense"],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_giosocket("nonsense")
     assert result.returncode == 2
     assert "usage" in result.stderr
