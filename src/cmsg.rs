@@ -136,8 +136,13 @@ enum Payload {
 impl Payload {
     fn inline(bytes: &[u8]) -> Self {
         let mut buf = [0u8; 16];
-        buf[..bytes.len()].copy_from_slice(bytes);
-        Payload::Inline(buf, bytes.len())
+        match buf.get_mut(..bytes.len()) {
+            Some(head) => {
+                head.copy_from_slice(bytes);
+                Payload::Inline(buf, bytes.len())
+            }
+            None => Payload::Heap(bytes.to_vec()),
+        }
     }
 
     fn len(&self) -> usize {
