@@ -16,6 +16,7 @@ mod io;
 mod lifecycle;
 mod messages;
 mod multicast;
+mod options;
 mod socket;
 mod sys;
 mod vectors;

@@ -21,7 +21,8 @@ use socket2::SockAddr;
 
 use crate::address::ip_from_py;
 use crate::error::{self, Code};
-use crate::socket::{socket_properties, Socket, TYPE_DATAGRAM};
+use crate::options::socket_properties;
+use crate::socket::{Socket, TYPE_DATAGRAM};
 use crate::sys;
 
 /// `IFNAMSIZ`: interface names are shorter than this (NUL included).

@@ -1,6 +1,6 @@
-//! The `Socket` pyclass: state, lifecycle (create/bind/listen/accept/connect/close) and
-//! options. Data transfer lives in `io/`; every blocking call goes through [`Socket::io`]
-//! and the wait engine.
+//! The `Socket` pyclass: state and lifecycle (create/bind/listen/accept/connect/close).
+//! Options and properties live in `options.rs`, data transfer in `io/`; every blocking call
+//! goes through [`Socket::io`] and the wait engine.
 
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::Relaxed};
@@ -35,13 +35,13 @@ pub struct Socket {
     pub(crate) fd: SocketFd,
     pub(crate) family: i32,
     pub(crate) stype: i32,
-    protocol: AtomicI32,
-    blocking: AtomicBool,
-    timeout_ns: AtomicU64,
-    listen_backlog: AtomicI32,
+    pub(crate) protocol: AtomicI32,
+    pub(crate) blocking: AtomicBool,
+    pub(crate) timeout_ns: AtomicU64,
+    pub(crate) listen_backlog: AtomicI32,
     connected_read: AtomicBool,
     connected_write: AtomicBool,
-    connect_pending: AtomicBool,
+    pub(crate) connect_pending: AtomicBool,
 }
 
 fn native_type(stype: i32) -> PyResult<i32> {
@@ -210,7 +210,8 @@ impl Socket {
         self.connected_write.store(value, Relaxed);
     }
 
-    fn check_connect(&self, py: Python<'_>) -> PyResult<bool> {
+    /// Finish a pending connect: the socket's SO_ERROR as a Python error, else connected.
+    pub(crate) fn check_connect(&self, py: Python<'_>) -> PyResult<bool> {
         let guard = self.enter(py)?;
         let value = sys::getsockopt_int(guard.fd, libc::SOL_SOCKET, libc::SO_ERROR)
             .map_err(|e| error::os_error(py, e, "Unable to get pending error"))?;
@@ -613,162 +614,4 @@ impl Socket {
         }
         Ok(avail as isize)
     }
-
-    /// `getsockopt(level, optname)` as an int.
-    fn get_option(&self, py: Python<'_>, level: i32, optname: i32) -> PyResult<i32> {
-        let guard = self.enter(py)?;
-        sys::getsockopt_int(guard.fd, level, optname)
-            .map_err(|e| error::os_error(py, e, "Error getting socket option"))
-    }
-
-    /// `setsockopt(level, optname, value)` with an int value.
-    fn set_option(&self, py: Python<'_>, level: i32, optname: i32, value: i32) -> PyResult<bool> {
-        let guard = self.enter(py)?;
-        sys::setsockopt_int(guard.fd, level, optname, value)
-            .map_err(|e| error::os_error(py, e, "Error setting socket option"))?;
-        Ok(true)
-    }
-
-    // ---- properties: get_x()/set_x() here, Python properties from `socket_properties!` ----
-
-    /// The `SocketFamily`.
-    fn get_family(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        enums::make(py, Kind::Family, self.family)
-    }
-
-    /// The `SocketType`.
-    fn get_socket_type(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        enums::make(py, Kind::Type, self.stype)
-    }
-
-    /// The `SocketProtocol`.
-    fn get_protocol(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        enums::make(py, Kind::Protocol, self.protocol.load(Relaxed))
-    }
-
-    /// Whether calls block (emulated; the OS fd stays non-blocking).
-    fn get_blocking(&self, _py: Python<'_>) -> PyResult<bool> {
-        Ok(self.blocking.load(Relaxed))
-    }
-
-    /// Set blocking mode.
-    fn set_blocking(&self, _py: Python<'_>, blocking: bool) -> PyResult<()> {
-        self.blocking.store(blocking, Relaxed);
-        Ok(())
-    }
-
-    /// SO_KEEPALIVE.
-    fn get_keepalive(&self, py: Python<'_>) -> PyResult<bool> {
-        let guard = self.enter(py)?;
-        Ok(
-            sys::getsockopt_int(guard.fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE)
-                .map(|v| v != 0)
-                .unwrap_or(false),
-        )
-    }
-
-    /// Set SO_KEEPALIVE.
-    fn set_keepalive(&self, py: Python<'_>, keepalive: bool) -> PyResult<()> {
-        let guard = self.enter(py)?;
-        sys::setsockopt_int(
-            guard.fd,
-            libc::SOL_SOCKET,
-            libc::SO_KEEPALIVE,
-            keepalive as i32,
-        )
-        .map_err(|e| error::os_error(py, e, "Unable to set keepalive"))
-    }
-
-    /// Backlog used by `listen()` (default 10).
-    fn get_listen_backlog(&self, _py: Python<'_>) -> PyResult<i32> {
-        Ok(self.listen_backlog.load(Relaxed))
-    }
-
-    /// Set the backlog used by the next `listen()`.
-    fn set_listen_backlog(&self, _py: Python<'_>, backlog: i32) -> PyResult<()> {
-        self.listen_backlog.store(backlog, Relaxed);
-        Ok(())
-    }
-
-    /// Inactivity timeout of blocking calls, in seconds (0 = none).
-    fn get_timeout(&self, _py: Python<'_>) -> PyResult<f64> {
-        Ok(self.timeout_ns.load(Relaxed) as f64 / 1e9)
-    }
-
-    /// Set the timeout in seconds (float accepted; 0 = none; negative raises ValueError).
-    fn set_timeout(&self, _py: Python<'_>, timeout: f64) -> PyResult<()> {
-        if !timeout.is_finite() || timeout < 0.0 {
-            return Err(PyValueError::new_err(format!(
-                "timeout must be a finite number >= 0, not {timeout}"
-            )));
-        }
-        let ns = (timeout * 1e9).round();
-        let ns = if ns >= u64::MAX as f64 {
-            u64::MAX
-        } else {
-            ns as u64
-        };
-        self.timeout_ns
-            .store(if timeout > 0.0 { ns.max(1) } else { 0 }, Relaxed);
-        Ok(())
-    }
-
-    /// The local address (`getsockname`).
-    fn get_local_address(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let guard = self.enter(py)?;
-        let addr = sys::getsockname(guard.fd)
-            .map_err(|e| error::os_error(py, e, "could not get local address"))?;
-        sockaddr_to_py(py, &addr)?.ok_or_else(|| {
-            error::error(py, Code::Failed, "could not get local address: no address")
-        })
-    }
-
-    /// The connected peer's address (`getpeername`).
-    fn get_remote_address(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        if self.connect_pending.load(Relaxed) {
-            self.check_connect(py)?;
-        }
-        let guard = self.enter(py)?;
-        let addr = sys::getpeername(guard.fd)
-            .map_err(|e| error::os_error(py, e, "could not get remote address"))?;
-        sockaddr_to_py(py, &addr)?.ok_or_else(|| {
-            error::error(py, Code::Failed, "could not get remote address: no address")
-        })
-    }
-}
-
-/// Python properties over `get_x(py)` / `set_x(py, value)` method pairs of `Socket`:
-/// `name => (getter_fn_name, get_x [, setter_fn_name, set_x: Type])`.
-macro_rules! socket_properties {
-    ($($name:ident => ($prop_get:ident, $get:ident $(, $prop_set:ident, $set:ident : $ty:ty)?);)*) => {
-        #[pyo3::pymethods]
-        impl $crate::socket::Socket {
-            $(
-                #[getter($name)]
-                fn $prop_get(&self, py: pyo3::Python<'_>) -> pyo3::PyResult<pyo3::Py<pyo3::PyAny>> {
-                    pyo3::IntoPyObjectExt::into_py_any(self.$get(py)?, py)
-                }
-                $(
-                    #[setter($name)]
-                    fn $prop_set(&self, py: pyo3::Python<'_>, value: $ty) -> pyo3::PyResult<()> {
-                        self.$set(py, value)
-                    }
-                )?
-            )*
-        }
-    };
-}
-#[allow(unused_imports)] // used by other modules adding Socket properties
-pub(crate) use socket_properties;
-
-socket_properties! {
-    family => (prop_family, get_family);
-    r#type => (prop_type, get_socket_type);
-    protocol => (prop_protocol, get_protocol);
-    blocking => (prop_blocking, get_blocking, prop_set_blocking, set_blocking: bool);
-    keepalive => (prop_keepalive, get_keepalive, prop_set_keepalive, set_keepalive: bool);
-    listen_backlog => (prop_listen_backlog, get_listen_backlog, prop_set_listen_backlog, set_listen_backlog: i32);
-    timeout => (prop_timeout, get_timeout, prop_set_timeout, set_timeout: f64);
-    local_address => (prop_local_address, get_local_address);
-    remote_address => (prop_remote_address, get_remote_address);
 }
