@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pathlib
 import socket
 import subprocess
 import sys
@@ -108,3 +109,20 @@ def test_native_loop_on_a_bad_fd_raises_oserror() -> None:
         fd = s.fileno()
     with pytest.raises(OSError):
         native._bench_udp_send(fd, ("127.0.0.1", 9), 64, "sendto", 1, 0.01)
+
+
+def test_saved_results_render_as_markdown(tmp_path: pathlib.Path) -> None:
+    saved = tmp_path / "results.json"
+    done = run_bench("--only", "tcp_pingpong", "--json", str(saved))
+    assert done.returncode == 0, done.stderr
+    assert "(d) TCP ping-pong" in done.stdout
+    again = subprocess.run(
+        [sys.executable, "-m", "giosocket", "bench", "--from-json", str(saved), "--markdown"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr
+    assert "| contender | median |" in again.stdout
+    assert "giosocket send + receive_into" in again.stdout

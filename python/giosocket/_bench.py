@@ -239,6 +239,47 @@ def to_json(
     }
 
 
+def _md_value(value: float | None, unit: str) -> str:
+    return _fmt(value, unit).replace(" k", "k").replace(" M", "M")
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The results (``to_json`` output) as Markdown tables, for READMEs."""
+    m = results["machine"]
+    lines = [
+        (
+            f"`{results['command']}` on {m['nproc']} CPUs ({m['cpu']}), Linux {m['kernel']}, "
+            f"Python {m['python']}, {m['build']} build; medians of "
+            f"{results['profile']['rounds']} rounds of {results['profile']['seconds']:g} s."
+        ),
+    ]
+    for sc in results["scenarios"]:
+        other = "wall" if sc["clock"] == "cpu" else "cpu"
+        lines += [
+            "",
+            f"**{sc['title']}** ({UNIT_NAMES[sc['unit']]}, {CLOCK_NAMES[sc['clock']]})",
+            "",
+            f"| contender | median | x stdlib | x native | {other} | native reference |",
+            "|---|---:|---:|---:|---:|---|",
+        ]
+        labels = {r["key"]: r["label"] for r in sc["results"]}
+        for r in sc["results"]:
+            if r["status"] != "ok":
+                lines.append(f"| {r['label']} | {r['status']} ({r['reason']}) | | | | |")
+                continue
+            lines.append(
+                f"| {r['label']} | {_md_value(r['median'], sc['unit'])} | "
+                f"{_ratio(r['vs_stdlib'])} | {_ratio(r['vs_native'])} | "
+                f"{_md_value(r['median_' + other], sc['unit'])} | "
+                f"{labels.get(r['native_reference'] or '', '')} |"
+            )
+    lines += ["", "| target | measured | |", "|---|---:|---|"]
+    for t in results["targets"]:
+        state = {True: "met", False: "**missed**", None: "n/a"}[t["met"]]
+        lines.append(f"| {t['target']} | {_ratio(t['ratio'])} | {state} |")
+    return "\n".join(lines) + "\n"
+
+
 def plot(results: dict[str, Any], path: str) -> None:
     """Bar chart (one panel per scenario) of the medians, from ``to_json`` output."""
     try:
@@ -291,6 +332,12 @@ def main(argv: list[str] | None = None) -> int:
         help="write machine-readable results to FILE (default: stdout instead of the table)",
     )
     parser.add_argument("--plot", metavar="PNG", help="draw a chart of the medians (matplotlib)")
+    parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    parser.add_argument(
+        "--from-json",
+        metavar="FILE",
+        help="do not run: render FILE (from --json) with --markdown and/or --plot",
+    )
     parser.add_argument(
         "--only",
         action="append",
@@ -298,6 +345,14 @@ def main(argv: list[str] | None = None) -> int:
         help="run only this scenario (repeatable)",
     )
     args = parser.parse_args(argv)
+    if args.from_json:
+        with open(args.from_json, encoding="utf-8") as f:
+            loaded: dict[str, Any] = json.load(f)
+        if args.markdown or not args.plot:
+            sys.stdout.write(markdown(loaded))
+        if args.plot:
+            plot(loaded, args.plot)
+        return 0
     profile = PROFILES["smoke" if args.smoke else "quick" if args.quick else "full"]
     json_stdout = args.json == "-"
     out = sys.stderr if json_stdout else sys.stdout
@@ -313,8 +368,11 @@ def main(argv: list[str] | None = None) -> int:
     scenarios = [make() for key, make in makers.items() if not args.only or key in args.only]
     for sc in scenarios:
         run_scenario(sc, profile, sys.stderr)
-    report(scenarios, profile, info, out)
     results = to_json(scenarios, profile, info, args.only or [])
+    if args.markdown:
+        out.write(markdown(results))
+    else:
+        report(scenarios, profile, info, out)
     if json_stdout:
         json.dump(results, sys.stdout, indent=2)
         sys.stdout.write("\n")
