@@ -75,12 +75,17 @@ TARGETS = [
 
 
 def run_scenario(sc: Scenario, profile: Profile, log: TextIO) -> None:
-    """Take ``profile.rounds`` samples of every contender, rotating the order each round."""
+    """Take ``profile.rounds`` samples of every contender, rotating the order each round.
+
+    The run order puts each contender next to the references it is compared with, so that
+    the two run close together in time and the per-round ratio sees the same machine load.
+    """
     log.write(f"{sc.title} ")
     log.flush()
+    order = sc.run_order()
     for r in range(profile.rounds):
-        k = r % len(sc.contenders)
-        for c in sc.contenders[k:] + sc.contenders[:k]:
+        k = r % len(order)
+        for c in order[k:] + order[:k]:
             if c.missing is not None or c.error is not None:
                 continue
             try:

@@ -86,6 +86,17 @@ class Scenario:
     def get(self, key: str) -> Contender | None:
         return next((c for c in self.contenders if c.key == key), None)
 
+    def run_order(self) -> list[Contender]:
+        """Each native reference first, then the contenders compared with it (table order
+        otherwise), so that compared contenders run back to back."""
+        order: list[Contender] = []
+        for c in self.contenders:
+            ref = self.get(c.native) if c.native else None
+            for x in (ref, c):
+                if x is not None and all(x is not y for y in order):
+                    order.append(x)
+        return order
+
     def baseline(self, c: Contender) -> str:
         """The stdlib contender ``c`` is compared with."""
         return c.baseline or self.stdlib
