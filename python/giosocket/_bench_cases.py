@@ -7,7 +7,6 @@ itself; native contenders call the extension's private ``_bench_*`` loops.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import socket
@@ -217,6 +216,23 @@ def _loop2(
     return calls, total, now - start, time.thread_time() - cpu
 
 
+def _loop3(
+    fn: Callable[[Any, Any, Any], int], a: Any, b: Any, c: Any, seconds: float
+) -> tuple[int, int, float, float]:
+    """Call ``fn(a, b, c)`` for ``seconds``: (calls, sum of results, wall, thread CPU seconds)."""
+    calls = total = 0
+    block = range(BLOCK)
+    cpu = time.thread_time()
+    start = now = time.perf_counter()
+    deadline = start + seconds
+    while now < deadline:
+        for _ in block:
+            total += fn(a, b, c)
+        calls += BLOCK
+        now = time.perf_counter()
+    return calls, total, now - start, time.thread_time() - cpu
+
+
 def _has(*names: str) -> None:
     missing = [n for n in names if not hasattr(giosocket, n) and not hasattr(giosocket.Socket, n)]
     if missing:
@@ -277,13 +293,12 @@ def udp_send_scenario() -> Scenario:
         seg = [giosocket.UdpSegmentMessage(PAYLOAD)]
         vectors = [payload * BATCH]
         g = _wrap(_udp())
-        send = functools.partial(g.send_message, target)
         try:
             try:
-                send(vectors, seg)
+                g.send_message(target, vectors, seg)
             except OSError as exc:
                 raise _gso_error(exc) from exc
-            _, sent, wall, cpu = _loop2(send, vectors, seg, seconds)
+            _, sent, wall, cpu = _loop3(g.send_message, target, vectors, seg, seconds)
         finally:
             g.close()
         return Sample(sent / PAYLOAD, wall, cpu)
@@ -570,7 +585,11 @@ def udp_recv_scenario() -> Scenario:
 # (c) TCP bulk and (d) TCP ping-pong
 
 
-def _tcp_pair() -> tuple[socket.socket, socket.socket]:
+def _tcp_pair(bulk: bool = False) -> tuple[socket.socket, socket.socket]:
+    """A loopback TCP connection (client, server). ``bulk``: 4 MiB socket buffers and a receive
+    low-water mark of one receive buffer, so that every receive call moves a full buffer
+    whichever side the machine's load slows down (otherwise the chunk size, hence the cost per
+    byte, varies from run to run)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
         listener.bind((HOST, 0))
         listener.listen(1)
@@ -579,6 +598,10 @@ def _tcp_pair() -> tuple[socket.socket, socket.socket]:
     for s in (client, server):
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         _rcvtimeo(s, 5.0)
+    if bulk:
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, STREAM_BUF)
     return client, server
 
 
@@ -628,12 +651,12 @@ def tcp_bulk_scenario(total: int) -> Scenario:
         return _native._bench_stream_send(fd, total, STREAM_BUF, 600.0)
 
     def stdlib(_: float) -> Sample:
-        client, server = _tcp_pair()
+        client, server = _tcp_pair(bulk=True)
         with server, Peer(client, sender):
             return _drain(server.recv_into, bytearray(STREAM_BUF), total)
 
     def gio_receive_into(_: float) -> Sample:
-        client, server = _tcp_pair()
+        client, server = _tcp_pair(bulk=True)
         g = _wrap(server)
         g.timeout = 5.0
         try:
@@ -643,7 +666,7 @@ def tcp_bulk_scenario(total: int) -> Scenario:
             g.close()
 
     def native(_: float) -> Sample:
-        client, server = _tcp_pair()
+        client, server = _tcp_pair(bulk=True)
         with server, Peer(client, sender):
             _, got, wall, cpu = _native._bench_stream_recv(
                 server.fileno(), total, STREAM_BUF, 600.0
