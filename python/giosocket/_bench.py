@@ -38,12 +38,13 @@ class Profile:
     seconds: float
     rounds: int
     tcp_bytes: int
+    warmup: int = 1
 
 
 PROFILES = {
     "full": Profile("full", seconds=0.4, rounds=15, tcp_bytes=1 << 30),
     "quick": Profile("quick", seconds=0.2, rounds=7, tcp_bytes=256 << 20),
-    "smoke": Profile("smoke", seconds=0.05, rounds=1, tcp_bytes=4 << 20),
+    "smoke": Profile("smoke", seconds=0.05, rounds=1, tcp_bytes=4 << 20, warmup=0),
 }
 
 
@@ -75,7 +76,8 @@ TARGETS = [
 
 
 def run_scenario(sc: Scenario, profile: Profile, log: TextIO) -> None:
-    """Take ``profile.rounds`` samples of every contender, rotating the order each round.
+    """Take ``profile.rounds`` samples of every contender, rotating the order each round,
+    after ``profile.warmup`` rounds whose samples are dropped (first connections, page faults).
 
     The run order puts each contender next to the references it is compared with, so that
     the two run close together in time and the per-round ratio sees the same machine load.
@@ -83,13 +85,15 @@ def run_scenario(sc: Scenario, profile: Profile, log: TextIO) -> None:
     log.write(f"{sc.title} ")
     log.flush()
     order = sc.run_order()
-    for r in range(profile.rounds):
+    for r in range(profile.warmup + profile.rounds):
         k = r % len(order)
         for c in order[k:] + order[:k]:
             if c.missing is not None or c.error is not None:
                 continue
             try:
-                c.samples.append(c.run(profile.seconds))
+                sample = c.run(profile.seconds)
+                if r >= profile.warmup:
+                    c.samples.append(sample)
             except Unavailable as exc:
                 c.missing = str(exc)
             except Exception as exc:  # noqa: BLE001 (shown in the table; exit status 1)
@@ -144,8 +148,8 @@ CLOCK_NAMES = {
 def report(scenarios: list[Scenario], profile: Profile, info: dict[str, Any], out: TextIO) -> None:
     """The human-readable table."""
     out.write(
-        f"giosocket bench ({profile.name}): medians of {profile.rounds} rounds, "
-        f"{profile.seconds:g} s per contender\n"
+        f"giosocket bench ({profile.name}): medians of {profile.rounds} rounds "
+        f"(after {profile.warmup} warm-up), {profile.seconds:g} s per contender\n"
         f"machine: {info['nproc']} CPUs, {info['cpu']}, Linux {info['kernel']}, "
         f"Python {info['python']}, {info['build']} build\n"
         "x stdlib / x native = speed relative to the stdlib / the native reference "
@@ -209,7 +213,12 @@ def to_json(
             + ([] if profile.name == "full" else [f"--{profile.name}"])
             + [f"--only {key}" for key in only or []]
         ),
-        "profile": {"name": profile.name, "seconds": profile.seconds, "rounds": profile.rounds},
+        "profile": {
+            "name": profile.name,
+            "seconds": profile.seconds,
+            "rounds": profile.rounds,
+            "warmup": profile.warmup,
+        },
         "machine": info,
         "scenarios": [
             {

@@ -586,10 +586,8 @@ def udp_recv_scenario() -> Scenario:
 
 
 def _tcp_pair(bulk: bool = False) -> tuple[socket.socket, socket.socket]:
-    """A loopback TCP connection (client, server). ``bulk``: 4 MiB socket buffers and a receive
-    low-water mark of one receive buffer, so that every receive call moves a full buffer
-    whichever side the machine's load slows down (otherwise the chunk size, hence the cost per
-    byte, varies from run to run)."""
+    """A loopback TCP connection (client, server). ``bulk``: fixed 4 MiB socket buffers (no
+    autotuning, so every run starts alike)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
         listener.bind((HOST, 0))
         listener.listen(1)
@@ -601,7 +599,6 @@ def _tcp_pair(bulk: bool = False) -> tuple[socket.socket, socket.socket]:
     if bulk:
         client.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
         server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, STREAM_BUF)
     return client, server
 
 
