@@ -264,7 +264,8 @@ def markdown(results: dict[str, Any]) -> str:
         (
             f"`{results['command']}` on {m['nproc']} CPUs ({m['cpu']}), Linux {m['kernel']}, "
             f"Python {m['python']}, {m['build']} build; medians of "
-            f"{results['profile']['rounds']} rounds of {results['profile']['seconds']:g} s."
+            f"{results['profile']['rounds']} rounds of {results['profile']['seconds']:g} s "
+            f"(after {results['profile'].get('warmup', 0)} warm-up)."
         ),
     ]
     for sc in results["scenarios"]:
