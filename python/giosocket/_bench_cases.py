@@ -77,6 +77,9 @@ class Scenario:
     clock: str
     stdlib: str
     contenders: list[Contender]
+    # Sockets the contenders use without owning them (e.g. a sink): kept open while the
+    # scenario lives.
+    resources: list[socket.socket] = field(default_factory=list)
 
     @property
     def higher_is_better(self) -> bool:
@@ -350,6 +353,7 @@ def udp_send_scenario() -> Scenario:
             Contender("native_sendmmsg", f"native sendmmsg x{BATCH}", native("sendmmsg", BATCH)),
             Contender("native_gso", f"native GSO x{BATCH}", native("gso", BATCH)),
         ],
+        resources=[sink],
     )
 
 
