@@ -185,7 +185,7 @@ def report(scenarios: list[Scenario], profile: Profile, info: dict[str, Any], ou
     out.write("\nTargets\n")
     for t in evaluate_targets(scenarios):
         state = {True: "met", False: "MISSED", None: "n/a"}[t["met"]]
-        out.write(f"  {t['target']:<44} {_ratio(t['ratio']):>6}  {state}\n")
+        out.write(f"  {t['target']:<50} {_ratio(t['ratio']):>6}  {state}\n")
 
 
 def evaluate_targets(scenarios: list[Scenario]) -> list[dict[str, Any]]:
