@@ -131,6 +131,11 @@ impl ReadBuf {
         })
     }
 
+    /// Size in bytes.
+    pub fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
     /// The bytes.
     pub fn as_slice(&self) -> &[u8] {
         match &self.held {

@@ -250,7 +250,7 @@ impl InputMessage {
             return Err(PyValueError::new_err("control_size must be at most 1 MiB"));
         }
         let vecs = if vectors.is_none() {
-            InVecs::new(&PyTuple::empty(vectors.py()))?
+            InVecs::empty()
         } else {
             InVecs::new(vectors)?
         };

@@ -36,37 +36,6 @@ pub struct OutputVector {
     data: ReadBuf,
 }
 
-#[pymethods]
-impl OutputVector {
-    /// `OutputVector(buffer)`: any bytes-like object (or `list[int]`).
-    #[new]
-    fn py_new(buffer: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Ok(OutputVector {
-            obj: buffer.clone().unbind(),
-            data: ReadBuf::new(buffer)?,
-        })
-    }
-
-    /// The buffer given to the constructor.
-    #[getter(buffer)]
-    fn prop_buffer(&self, py: Python<'_>) -> Py<PyAny> {
-        self.obj.clone_ref(py)
-    }
-
-    /// Its size in bytes.
-    #[getter(size)]
-    fn prop_size(&self) -> usize {
-        self.data.as_slice().len()
-    }
-
-    fn __repr__(&self) -> String {
-        format!(
-            "<giosocket.OutputVector size={}>",
-            self.data.as_slice().len()
-        )
-    }
-}
-
 /// A writable buffer to scatter into when receiving (GIO's `GInputVector`). Holds a writable
 /// export: read-only objects are rejected with TypeError.
 #[pyclass(frozen, module = "giosocket", skip_from_py_object)]
@@ -75,33 +44,46 @@ pub struct InputVector {
     data: WriteBuf,
 }
 
-#[pymethods]
-impl InputVector {
-    /// `InputVector(buffer)`: a writable contiguous buffer (`bytearray`, `memoryview`, ...).
-    #[new]
-    fn py_new(buffer: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Ok(InputVector {
-            obj: buffer.clone().unbind(),
-            data: WriteBuf::new(buffer)?,
-        })
-    }
+/// The Python side of a vector class (`$buf::new` borrows the buffer): the constructor
+/// `$class(buffer)`, the `buffer` and `size` properties and the repr.
+macro_rules! vector_methods {
+    ($class:ident, $buf:ident, $size_doc:literal) => {
+        #[pymethods]
+        impl $class {
+            #[new]
+            fn py_new(buffer: &Bound<'_, PyAny>) -> PyResult<Self> {
+                Ok($class {
+                    obj: buffer.clone().unbind(),
+                    data: $buf::new(buffer)?,
+                })
+            }
 
-    /// The buffer given to the constructor.
-    #[getter(buffer)]
-    fn prop_buffer(&self, py: Python<'_>) -> Py<PyAny> {
-        self.obj.clone_ref(py)
-    }
+            /// The buffer given to the constructor.
+            #[getter(buffer)]
+            fn prop_buffer(&self, py: Python<'_>) -> Py<PyAny> {
+                self.obj.clone_ref(py)
+            }
 
-    /// Its capacity in bytes.
-    #[getter(size)]
-    fn prop_size(&self) -> usize {
-        self.data.len()
-    }
+            #[doc = $size_doc]
+            #[getter(size)]
+            fn prop_size(&self) -> usize {
+                self.data.len()
+            }
 
-    fn __repr__(&self) -> String {
-        format!("<giosocket.InputVector size={}>", self.data.len())
-    }
+            fn __repr__(&self) -> String {
+                format!(
+                    concat!("<giosocket.", stringify!($class), " size={}>"),
+                    self.data.len()
+                )
+            }
+        }
+    };
 }
+
+// `OutputVector(buffer)`: any bytes-like object (or `list[int]`).
+vector_methods!(OutputVector, ReadBuf, "Its size in bytes.");
+// `InputVector(buffer)`: a writable contiguous buffer (`bytearray`, `memoryview`, ...).
+vector_methods!(InputVector, WriteBuf, "Its capacity in bytes.");
 
 /// How many vectors a message keeps inline (no allocation).
 const INLINE: usize = 4;
@@ -171,14 +153,14 @@ impl IovList {
 
 /// What keeps a send vector's memory alive (never read: held for its lifetime only).
 #[allow(dead_code)]
-enum HeldOut {
+pub enum HeldOut {
     Vector(Py<OutputVector>),
     Buffer(ReadBuf),
 }
 
 /// What keeps a receive vector's memory alive (never read: held for its lifetime only).
 #[allow(dead_code)]
-enum HeldIn {
+pub enum HeldIn {
     Vector(Py<InputVector>),
     Buffer(WriteBuf),
 }
@@ -254,71 +236,53 @@ pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
-/// Held send buffers and their pre-built iovecs (the first few inline: keep in place while a
-/// `msghdr` points at them).
-pub struct OutVecs {
-    _held: HeldList<HeldOut>,
+/// Held buffers and their pre-built iovecs (the first few inline: keep in place while a
+/// `msghdr` points at them). `H` is what keeps one vector's memory alive.
+pub struct Vecs<H> {
+    _held: HeldList<H>,
     iov: IovList,
     total: usize,
 }
 
 // SAFETY: the iovecs point into buffers kept alive by `_held` (exports / Python objects whose
-// storage does not move); they are only read.
-unsafe impl Send for OutVecs {}
-// SAFETY: as above; shared access is read-only.
-unsafe impl Sync for OutVecs {}
+// storage does not move); we only read them, and only the kernel writes through receive
+// iovecs, during a call that holds this value borrowed.
+unsafe impl<H> Send for Vecs<H> {}
+// SAFETY: as above; shared access is read-only on our side.
+unsafe impl<H> Sync for Vecs<H> {}
 
-impl OutVecs {
+/// Held send buffers (see `Vecs`).
+pub type OutVecs = Vecs<HeldOut>;
+/// Held receive buffers (see `Vecs`).
+pub type InVecs = Vecs<HeldIn>;
+
+impl<H> Vecs<H> {
     /// No vectors.
     pub fn empty() -> Self {
-        OutVecs {
+        Vecs {
             _held: HeldList::new(),
             iov: IovList::new(),
             total: 0,
         }
     }
 
-    /// Borrow every vector of `vectors` (vector objects or plain buffers, or one buffer).
-    pub fn new(vectors: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let items = Items::new(vectors)?;
-        let mut held = HeldList::new();
-        let mut iov = IovList::new();
-        let mut total: usize = 0;
-        for (index, item) in items.enumerate() {
-            let item = item?;
-            let (entry, slice_ptr, len) = if let Ok(v) = item.cast::<OutputVector>() {
-                let s = v.get().data.as_slice();
-                let (p, l) = (s.as_ptr(), s.len());
-                (HeldOut::Vector(v.clone().unbind()), p, l)
-            } else if let Ok(v) = item.cast::<InputVector>() {
-                // An InputVector wraps a buffer that may be sent from, too.
-                let buf = ReadBuf::new(v.get().obj.bind(item.py()))?;
-                let s = buf.as_slice();
-                let (p, l) = (s.as_ptr(), s.len());
-                (HeldOut::Buffer(buf), p, l)
-            } else {
-                let buf = ReadBuf::new(&item).map_err(|_| {
-                    PyTypeError::new_err(format!(
-                        "a vector must be an OutputVector or a bytes-like object, not '{}'",
-                        type_name(&item)
-                    ))
-                })?;
-                let s = buf.as_slice();
-                let (p, l) = (s.as_ptr(), s.len());
-                (HeldOut::Buffer(buf), p, l)
-            };
-            total = total.saturating_add(len);
-            iov.push(libc::iovec {
-                iov_base: slice_ptr as *mut libc::c_void,
+    /// Every item of `vectors` (a list of vectors, or one buffer) through `borrow`, which
+    /// returns what holds the memory, its address and its length.
+    fn collect<F>(vectors: &Bound<'_, PyAny>, mut borrow: F) -> PyResult<Self>
+    where
+        F: FnMut(&Bound<'_, PyAny>) -> PyResult<(H, *mut libc::c_void, usize)>,
+    {
+        let mut vecs = Vecs::empty();
+        for (index, item) in Items::new(vectors)?.enumerate() {
+            let (entry, ptr, len) = borrow(&item?)?;
+            vecs.total = vecs.total.saturating_add(len);
+            vecs.iov.push(libc::iovec {
+                iov_base: ptr,
                 iov_len: len,
             });
-            held.push(index, entry);
+            vecs._held.push(index, entry);
         }
-        Ok(OutVecs {
-            _held: held,
-            iov,
-            total,
-        })
+        Ok(vecs)
     }
 
     /// The iovecs (valid while `self` lives).
@@ -326,71 +290,63 @@ impl OutVecs {
         self.iov.as_slice()
     }
 
-    /// Total bytes.
+    /// Total bytes (capacity, when receiving).
     pub fn total(&self) -> usize {
         self.total
     }
 }
 
-/// Held receive buffers and their pre-built iovecs (the first few inline: keep in place while
-/// a `msghdr` points at them).
-pub struct InVecs {
-    _held: HeldList<HeldIn>,
-    iov: IovList,
-    total: usize,
+/// A send buffer's address and length.
+fn read_parts(buf: &ReadBuf) -> (*mut libc::c_void, usize) {
+    let s = buf.as_slice();
+    (s.as_ptr() as *mut libc::c_void, s.len())
 }
 
-// SAFETY: the iovecs point into writable exports kept alive by `_held`; only the kernel
-// writes through them, during a call that holds this value borrowed.
-unsafe impl Send for InVecs {}
-// SAFETY: as above.
-unsafe impl Sync for InVecs {}
+impl OutVecs {
+    /// Borrow every vector of `vectors` (vector objects or plain buffers, or one buffer).
+    pub fn new(vectors: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Vecs::collect(vectors, |item| {
+            if let Ok(v) = item.cast::<OutputVector>() {
+                let (p, l) = read_parts(&v.get().data);
+                Ok((HeldOut::Vector(v.clone().unbind()), p, l))
+            } else if let Ok(v) = item.cast::<InputVector>() {
+                // An InputVector wraps a buffer that may be sent from, too.
+                let buf = ReadBuf::new(v.get().obj.bind(item.py()))?;
+                let (p, l) = read_parts(&buf);
+                Ok((HeldOut::Buffer(buf), p, l))
+            } else {
+                let buf = ReadBuf::new(item).map_err(|_| {
+                    PyTypeError::new_err(format!(
+                        "a vector must be an OutputVector or a bytes-like object, not '{}'",
+                        type_name(item)
+                    ))
+                })?;
+                let (p, l) = read_parts(&buf);
+                Ok((HeldOut::Buffer(buf), p, l))
+            }
+        })
+    }
+}
 
 impl InVecs {
     /// Borrow every vector of `vectors` (InputVector objects or writable buffers, or one).
     pub fn new(vectors: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let items = Items::new(vectors)?;
-        let mut held = HeldList::new();
-        let mut iov = IovList::new();
-        let mut total: usize = 0;
-        for (index, item) in items.enumerate() {
-            let item = item?;
-            let (entry, ptr, len) = if let Ok(v) = item.cast::<InputVector>() {
+        Vecs::collect(vectors, |item| {
+            if let Ok(v) = item.cast::<InputVector>() {
                 let d = &v.get().data;
-                let (p, l) = (d.ptr().get(), d.len());
-                (HeldIn::Vector(v.clone().unbind()), p, l)
+                let (p, l) = (d.ptr().get().cast(), d.len());
+                Ok((HeldIn::Vector(v.clone().unbind()), p, l))
             } else {
-                let buf = WriteBuf::new(&item).map_err(|e| {
+                let buf = WriteBuf::new(item).map_err(|e| {
                     if item.is_instance_of::<OutputVector>() {
                         PyTypeError::new_err("an OutputVector cannot receive data: use InputVector")
                     } else {
                         e
                     }
                 })?;
-                let (p, l) = (buf.ptr().get(), buf.len());
-                (HeldIn::Buffer(buf), p, l)
-            };
-            total = total.saturating_add(len);
-            iov.push(libc::iovec {
-                iov_base: ptr.cast(),
-                iov_len: len,
-            });
-            held.push(index, entry);
-        }
-        Ok(InVecs {
-            _held: held,
-            iov,
-            total,
+                let (p, l) = (buf.ptr().get().cast(), buf.len());
+                Ok((HeldIn::Buffer(buf), p, l))
+            }
         })
-    }
-
-    /// The iovecs (valid while `self` lives).
-    pub fn iov(&self) -> &[libc::iovec] {
-        self.iov.as_slice()
-    }
-
-    /// Total capacity.
-    pub fn total(&self) -> usize {
-        self.total
     }
 }
