@@ -51,6 +51,11 @@ impl Cancellable {
     }
 }
 
+/// The `Cancellable` of an optional Python argument, as the I/O layer takes it.
+pub fn from_arg<'a>(c: &'a Option<Bound<'_, Cancellable>>) -> Option<&'a Cancellable> {
+    c.as_ref().map(|c| c.get())
+}
+
 /// Raise CANCELLED if `cancellable` is given and cancelled.
 pub fn check(py: Python<'_>, cancellable: Option<&Cancellable>) -> PyResult<()> {
     match cancellable {

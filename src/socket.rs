@@ -238,10 +238,6 @@ fn poll_events(condition: i64) -> PyResult<i16> {
     Ok(condition as i16)
 }
 
-fn opt_cancellable<'a>(c: &'a Option<Bound<'_, Cancellable>>) -> Option<&'a Cancellable> {
-    c.as_ref().map(|c| c.get())
-}
-
 #[pymethods]
 impl Socket {
     /// `Socket(family, type, protocol=SocketProtocol.DEFAULT)`.
@@ -378,7 +374,7 @@ impl Socket {
             py,
             libc::POLLIN,
             self.default_budget(),
-            opt_cancellable(&cancellable),
+            cancellable::from_arg(&cancellable),
             "Error accepting connection",
             false,
             |fd| {
@@ -421,7 +417,7 @@ impl Socket {
         cancellable: Option<Bound<'_, Cancellable>>,
     ) -> PyResult<bool> {
         let addr: SockAddr = sockaddr_from_py(address)?;
-        let cancel = opt_cancellable(&cancellable);
+        let cancel = cancellable::from_arg(&cancellable);
         cancellable::check(py, cancel)?;
         let guard = self.enter(py)?;
         loop {
@@ -567,7 +563,7 @@ impl Socket {
         cancellable: Option<Bound<'_, Cancellable>>,
     ) -> PyResult<bool> {
         let events = poll_events(condition)?;
-        let cancel = opt_cancellable(&cancellable);
+        let cancel = cancellable::from_arg(&cancellable);
         cancellable::check(py, cancel)?;
         let guard = self.enter(py)?;
         wait::wait(

@@ -15,11 +15,11 @@ use pyo3::types::{PyList, PyTuple};
 use crate::cancellable::{self, Cancellable};
 use crate::cmsg::{self, ControlBuf};
 use crate::error::{self, last_errno};
-use crate::io::message::{budget_for, msghdr, RECV_CONTEXT, SEND_CONTEXT};
+use crate::io::message::{budget_for, msghdr, recv_msghdr, RECV_CONTEXT, SEND_CONTEXT};
 use crate::messages::{InputMessage, OutputMessage};
 use crate::socket::{Socket, DETACH_ABOVE};
 use crate::vectors::{type_name, Unshared};
-use crate::wait::{self, Budget};
+use crate::wait;
 
 /// The kernel's per-call limit (UIO_MAXIOV).
 const MAX_PER_CALL: usize = 1024;
@@ -133,24 +133,44 @@ enum End {
 }
 
 impl Socket {
-    /// The shared GIO batch loop: call `op(done)` until `n` messages are done, waiting on
-    /// EAGAIN within `budget`. Returns how many went and how it ended.
-    #[allow(clippy::too_many_arguments)]
-    fn batch<F>(
+    /// The shared GIO batch loop over prepared headers: sendmmsg/recvmmsg (`dir`) until every
+    /// message is done, waiting on EAGAIN within the call's budget (`flags` may say
+    /// `MSG_DONTWAIT`; `MSG_WAITFORONE` ends a receive after the first success). `total` is
+    /// the batch's byte count (large batches release the GIL during the syscall). Returns how
+    /// many went and how it ended.
+    fn batch(
         &self,
         py: Python<'_>,
-        events: i16,
-        budget: Budget,
+        dir: Dir,
+        hdrs: &mut [libc::mmsghdr],
+        total: usize,
+        flags: i32,
         cancellable: Option<&Cancellable>,
-        context: &str,
-        n: usize,
-        detach: bool,
-        wait_for_one: bool,
-        mut op: F,
-    ) -> PyResult<(usize, End)>
-    where
-        F: FnMut(i32, usize) -> Result<usize, i32> + Send,
-    {
+    ) -> PyResult<(usize, End)> {
+        let (events, context, sys_flags, wait_for_one) = match dir {
+            Dir::Send => (
+                libc::POLLOUT,
+                SEND_CONTEXT,
+                flags | libc::MSG_NOSIGNAL,
+                false,
+            ),
+            Dir::Recv => (
+                libc::POLLIN,
+                RECV_CONTEXT,
+                flags | libc::MSG_CMSG_CLOEXEC,
+                flags & libc::MSG_WAITFORONE != 0,
+            ),
+        };
+        let budget = budget_for(self.default_budget(), flags);
+        let detach = total >= DETACH_ABOVE;
+        let n = hdrs.len();
+        let base = Unshared(hdrs.as_mut_ptr());
+        let op = |fd: i32, done: usize| {
+            // SAFETY: `done < n` inside the loop, so the pointer stays within `hdrs`, which
+            // is borrowed exclusively for this call.
+            let at = unsafe { base.get().add(done) };
+            mmsg(dir, fd, at, n - done, sys_flags)
+        };
         cancellable::check(py, cancellable)?;
         let guard = self.enter(py)?;
         let mut done = 0;
@@ -222,13 +242,6 @@ impl Socket {
                 })
             })
             .collect::<PyResult<Vec<_>>>()?;
-        let n = refs.len();
-        let cancel = cancellable.as_ref().map(|c| c.get());
-        if n == 0 {
-            cancellable::check(py, cancel)?;
-            self.enter(py)?;
-            return Ok(0);
-        }
         // Encode every control message before sending anything.
         let mut controls: Vec<ControlBuf> = Vec::new();
         if refs.iter().any(|m| m.has_control()) {
@@ -238,7 +251,7 @@ impl Socket {
                 .collect::<PyResult<_>>()?;
         }
         let mut total = 0usize;
-        let mut hdrs: Vec<libc::mmsghdr> = Vec::with_capacity(n);
+        let mut hdrs: Vec<libc::mmsghdr> = Vec::with_capacity(refs.len());
         let mut no_control = ControlBuf::empty();
         for (i, m) in refs.iter().enumerate() {
             let control = controls.get_mut(i).unwrap_or(&mut no_control);
@@ -248,23 +261,8 @@ impl Socket {
                 msg_len: 0,
             });
         }
-        let base = Unshared(hdrs.as_mut_ptr());
-        let sys_flags = flags | libc::MSG_NOSIGNAL;
-        let (done, end) = self.batch(
-            py,
-            libc::POLLOUT,
-            budget_for(self.default_budget(), flags),
-            cancel,
-            SEND_CONTEXT,
-            n,
-            total >= DETACH_ABOVE,
-            false,
-            |fd, done| {
-                // SAFETY: `done < n` inside the loop, so the pointer stays within `hdrs`.
-                let at = unsafe { base.get().add(done) };
-                mmsg(Dir::Send, fd, at, n - done, sys_flags)
-            },
-        )?;
+        let cancel = cancellable::from_arg(&cancellable);
+        let (done, end) = self.batch(py, Dir::Send, &mut hdrs, total, flags, cancel)?;
         for (i, m) in refs.iter().enumerate() {
             m.set_bytes_sent(if i < done {
                 hdrs[i].msg_len as usize
@@ -300,43 +298,18 @@ impl Socket {
                 })
             })
             .collect::<PyResult<Vec<_>>>()?;
-        let n = refs.len();
-        let cancel = cancellable.as_ref().map(|c| c.get());
-        if n == 0 {
-            cancellable::check(py, cancel)?;
-            self.enter(py)?;
-            return Ok(0);
-        }
         let mut total = 0usize;
-        let mut hdrs: Vec<libc::mmsghdr> = Vec::with_capacity(n);
+        let mut hdrs: Vec<libc::mmsghdr> = Vec::with_capacity(refs.len());
         for m in refs.iter_mut() {
             let m = &mut **m;
             total = total.saturating_add(m.vecs.total());
-            let mut hdr = msghdr(None, m.vecs.iov(), &mut m.control);
-            hdr.msg_name = (&mut m.name as *mut libc::sockaddr_storage).cast();
-            hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             hdrs.push(libc::mmsghdr {
-                msg_hdr: hdr,
+                msg_hdr: recv_msghdr(&mut m.name, m.vecs.iov(), &mut m.control),
                 msg_len: 0,
             });
         }
-        let base = Unshared(hdrs.as_mut_ptr());
-        let sys_flags = flags | libc::MSG_CMSG_CLOEXEC;
-        let (done, end) = self.batch(
-            py,
-            libc::POLLIN,
-            budget_for(self.default_budget(), flags),
-            cancel,
-            RECV_CONTEXT,
-            n,
-            total >= DETACH_ABOVE,
-            flags & libc::MSG_WAITFORONE != 0,
-            |fd, done| {
-                // SAFETY: `done < n` inside the loop, so the pointer stays within `hdrs`.
-                let at = unsafe { base.get().add(done) };
-                mmsg(Dir::Recv, fd, at, n - done, sys_flags)
-            },
-        )?;
+        let cancel = cancellable::from_arg(&cancellable);
+        let (done, end) = self.batch(py, Dir::Recv, &mut hdrs, total, flags, cancel)?;
         // Record every result (taking every received descriptor) before reporting errors.
         let mut first_err = None;
         for (i, m) in refs.iter_mut().take(done).enumerate() {

@@ -6,7 +6,7 @@ use pyo3::types::PyList;
 use socket2::SockAddr;
 
 use crate::address::{sockaddr_from_py, sockaddr_to_py, SocketAddress};
-use crate::cancellable::Cancellable;
+use crate::cancellable::{self, Cancellable};
 use crate::cmsg::{self, ControlBuf};
 use crate::control::udp::{self, UDP_GRO};
 use crate::enums::{self, Kind};
@@ -56,10 +56,6 @@ impl<'py> Dest<'py> {
     }
 }
 
-fn opt<'a>(c: &'a Option<Bound<'_, Cancellable>>) -> Option<&'a Cancellable> {
-    c.as_ref().map(|c| c.get())
-}
-
 /// The call's budget: `MSG_DONTWAIT` in `flags` makes it non-blocking.
 pub fn budget_for(default: Budget, flags: i32) -> Budget {
     if flags & libc::MSG_DONTWAIT != 0 {
@@ -89,6 +85,18 @@ pub fn msghdr(
     hdr.msg_iovlen = iov.len() as _;
     hdr.msg_control = control.ptr();
     hdr.msg_controllen = control.len() as _;
+    hdr
+}
+
+/// A receiving `msghdr`: `msghdr` with the sender's address going to `name`.
+pub fn recv_msghdr(
+    name: &mut libc::sockaddr_storage,
+    iov: &[libc::iovec],
+    control: &mut ControlBuf,
+) -> libc::msghdr {
+    let mut hdr = msghdr(None, iov, control);
+    hdr.msg_name = (name as *mut libc::sockaddr_storage).cast();
+    hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
     hdr
 }
 
@@ -173,7 +181,7 @@ impl Socket {
             flags,
             self.default_budget(),
             false,
-            opt(&cancellable),
+            cancellable::from_arg(&cancellable),
         )?;
         Ok(sent.unwrap_or(0))
     }
@@ -201,7 +209,7 @@ impl Socket {
             flags,
             Budget::from_timeout_us(timeout_us),
             true,
-            opt(&cancellable),
+            cancellable::from_arg(&cancellable),
         )?;
         Ok(match sent {
             Some(n) => (enums::make(py, Kind::Pollable, 1)?, n),
@@ -237,9 +245,7 @@ impl Socket {
         let mut control = ControlBuf::with_len(cmsg::RECV_SPACE);
         // SAFETY: all-zero is a valid sockaddr_storage.
         let mut name: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-        let mut hdr = msghdr(None, iov, &mut control);
-        hdr.msg_name = (&mut name as *mut libc::sockaddr_storage).cast();
-        hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        let mut hdr = recv_msghdr(&mut name, iov, &mut control);
         let hdr_ptr = Unshared(&mut hdr as *mut libc::msghdr);
         let budget = budget_for(self.default_budget(), flags);
         let sys_flags = flags | libc::MSG_CMSG_CLOEXEC;
@@ -247,7 +253,7 @@ impl Socket {
             py,
             libc::POLLIN,
             budget,
-            opt(&cancellable),
+            cancellable::from_arg(&cancellable),
             RECV_CONTEXT,
             total >= DETACH_ABOVE,
             |fd| {

@@ -7,7 +7,7 @@ use socket2::SockAddr;
 
 use crate::address::{sockaddr_from_py, sockaddr_to_py};
 use crate::buffer::{BytesOut, ReadBuf, SendPtr, WriteBuf};
-use crate::cancellable::Cancellable;
+use crate::cancellable::{self, Cancellable};
 use crate::error::last_errno;
 use crate::socket::{Socket, DETACH_ABOVE};
 use crate::wait::Budget;
@@ -18,10 +18,6 @@ const RECV_CONTEXT: &str = "Error receiving data";
 fn size_arg(size: i64) -> PyResult<usize> {
     usize::try_from(size)
         .map_err(|_| PyValueError::new_err(format!("size must be >= 0, not {size}")))
-}
-
-fn opt<'a>(c: &'a Option<Bound<'_, Cancellable>>) -> Option<&'a Cancellable> {
-    c.as_ref().map(|c| c.get())
 }
 
 impl Socket {
@@ -145,7 +141,7 @@ impl Socket {
             data.as_slice(),
             None,
             self.default_budget(),
-            opt(&cancellable),
+            cancellable::from_arg(&cancellable),
         )
     }
 
@@ -165,7 +161,7 @@ impl Socket {
             data.as_slice(),
             to.as_ref(),
             self.default_budget(),
-            opt(&cancellable),
+            cancellable::from_arg(&cancellable),
         )
     }
 
@@ -184,7 +180,7 @@ impl Socket {
             data.as_slice(),
             None,
             Budget::from_blocking(blocking),
-            opt(&cancellable),
+            cancellable::from_arg(&cancellable),
         )
     }
 
@@ -197,7 +193,13 @@ impl Socket {
         cancellable: Option<Bound<'_, Cancellable>>,
     ) -> PyResult<Py<PyBytes>> {
         Ok(self
-            .receive_new_bytes(py, size, false, self.default_budget(), opt(&cancellable))?
+            .receive_new_bytes(
+                py,
+                size,
+                false,
+                self.default_budget(),
+                cancellable::from_arg(&cancellable),
+            )?
             .0)
     }
 
@@ -217,7 +219,7 @@ impl Socket {
                 out.len(),
                 false,
                 self.default_budget(),
-                opt(&cancellable),
+                cancellable::from_arg(&cancellable),
             )?
             .0)
     }
@@ -230,8 +232,13 @@ impl Socket {
         size: i64,
         cancellable: Option<Bound<'_, Cancellable>>,
     ) -> PyResult<(Py<PyBytes>, Option<Py<PyAny>>)> {
-        let (data, from) =
-            self.receive_new_bytes(py, size, true, self.default_budget(), opt(&cancellable))?;
+        let (data, from) = self.receive_new_bytes(
+            py,
+            size,
+            true,
+            self.default_budget(),
+            cancellable::from_arg(&cancellable),
+        )?;
         Ok((data, self.address_obj(py, from)?))
     }
 
@@ -250,7 +257,7 @@ impl Socket {
             out.len(),
             true,
             self.default_budget(),
-            opt(&cancellable),
+            cancellable::from_arg(&cancellable),
         )?;
         Ok((n, self.address_obj(py, from)?))
     }
@@ -270,7 +277,7 @@ impl Socket {
                 size,
                 false,
                 Budget::from_blocking(blocking),
-                opt(&cancellable),
+                cancellable::from_arg(&cancellable),
             )?
             .0)
     }
@@ -290,7 +297,7 @@ impl Socket {
                 size,
                 false,
                 Budget::from_timeout_us(timeout_us),
-                opt(&cancellable),
+                cancellable::from_arg(&cancellable),
             )?
             .0)
     }
@@ -309,7 +316,7 @@ impl Socket {
             size,
             true,
             Budget::from_timeout_us(timeout_us),
-            opt(&cancellable),
+            cancellable::from_arg(&cancellable),
         )?;
         Ok((data, self.address_obj(py, from)?))
     }
