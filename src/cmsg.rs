@@ -161,15 +161,21 @@ fn is_exact<T: pyo3::PyTypeInfo>(obj: &Bound<'_, PyAny>) -> bool {
     obj.get_type().is(obj.py().get_type::<T>())
 }
 
+/// TypeError unless `obj` is a `SocketControlMessage`.
+pub fn check_message(obj: &Bound<'_, PyAny>) -> PyResult<()> {
+    if obj.is_instance_of::<SocketControlMessage>() {
+        return Ok(());
+    }
+    Err(PyTypeError::new_err(format!(
+        "control messages must be SocketControlMessage instances, not '{}'",
+        type_name(obj)
+    )))
+}
+
 /// Level, type and payload of one control message object.
 fn part(obj: &Bound<'_, PyAny>) -> PyResult<Part> {
     let py = obj.py();
-    if !obj.is_instance_of::<SocketControlMessage>() {
-        return Err(PyTypeError::new_err(format!(
-            "control messages must be SocketControlMessage instances, not '{}'",
-            type_name(obj)
-        )));
-    }
+    check_message(obj)?;
     if is_exact::<UdpSegmentMessage>(obj) {
         if !udp::gso_supported() {
             return Err(error::error(
@@ -356,11 +362,11 @@ fn try_registered(
     classes: &[Py<pyo3::types::PyType>],
     raw: &Raw<'_>,
 ) -> PyResult<Option<Py<PyAny>>> {
+    let data = PyBytes::new(py, raw.data);
     for cls in classes {
-        let data = PyBytes::new(py, raw.data);
         let made = cls
             .bind(py)
-            .call_method1("deserialize", (raw.level, raw.msg_type, data))?;
+            .call_method1("deserialize", (raw.level, raw.msg_type, &data))?;
         if made.is_none() {
             continue;
         }
@@ -383,14 +389,12 @@ fn builtin(py: Python<'_>, raw: Raw<'_>) -> PyResult<Py<PyAny>> {
         {
             Ok(UnixFDMessage::create(py, raw.fds)?.into_any().unbind())
         }
-        (libc::SOL_SOCKET, libc::SCM_CREDENTIALS) if parse_ucred(raw.data).is_some() => {
-            match parse_ucred(raw.data) {
-                Some(cred) => Ok(UnixCredentialsMessage::create(py, &cred)?
-                    .into_any()
-                    .unbind()),
-                None => generic(py, raw),
-            }
-        }
+        (libc::SOL_SOCKET, libc::SCM_CREDENTIALS) => match parse_ucred(raw.data) {
+            Some(cred) => Ok(UnixCredentialsMessage::create(py, &cred)?
+                .into_any()
+                .unbind()),
+            None => generic(py, raw),
+        },
         (libc::SOL_UDP, UDP_GRO) | (libc::SOL_UDP, UDP_SEGMENT) if raw.data.len() >= 2 => {
             let size = if raw.data.len() >= 4 {
                 i32::from_ne_bytes([raw.data[0], raw.data[1], raw.data[2], raw.data[3]])

@@ -64,16 +64,29 @@ impl OutputMessage {
     }
 }
 
+/// An `OutputMessage`'s vectors as given (None: an empty tuple) and their held buffers.
+fn out_vectors(
+    vectors: Option<&Bound<'_, PyAny>>,
+    py: Python<'_>,
+) -> PyResult<(Py<PyAny>, OutVecs)> {
+    Ok(match vectors {
+        Some(v) if !v.is_none() => (v.clone().unbind(), OutVecs::new(v)?),
+        _ => (PyTuple::empty(py).into_any().unbind(), OutVecs::empty()),
+    })
+}
+
+/// An `OutputMessage`'s destination as given (None kept as None) and converted.
+fn out_address(
+    address: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(Option<Py<PyAny>>, Option<SockAddr>)> {
+    let address = address.filter(|a| !a.is_none());
+    let native = address.map(sockaddr_from_py).transpose()?;
+    Ok((address.map(|a| a.clone().unbind()), native))
+}
+
 fn control_objs(messages: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Py<PyAny>>> {
     let list = cmsg::message_list(messages)?;
-    for m in &list {
-        if !m.is_instance_of::<crate::control::SocketControlMessage>() {
-            return Err(pyo3::exceptions::PyTypeError::new_err(format!(
-                "control messages must be SocketControlMessage instances, not '{}'",
-                crate::vectors::type_name(m)
-            )));
-        }
-    }
+    list.iter().try_for_each(cmsg::check_message)?;
     Ok(list.into_iter().map(Bound::unbind).collect())
 }
 
@@ -88,15 +101,11 @@ impl OutputMessage {
         vectors: Option<&Bound<'_, PyAny>>,
         control_messages: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let address = address.filter(|a| !a.is_none());
-        let native = address.map(sockaddr_from_py).transpose()?;
-        let (vectors_obj, vecs) = match vectors {
-            Some(v) if !v.is_none() => (v.clone().unbind(), OutVecs::new(v)?),
-            _ => (PyTuple::empty(py).into_any().unbind(), OutVecs::empty()),
-        };
+        let (address_obj, address) = out_address(address)?;
+        let (vectors_obj, vecs) = out_vectors(vectors, py)?;
         Ok(OutputMessage {
-            address_obj: address.map(|a| a.clone().unbind()),
-            address: native,
+            address_obj,
+            address,
             vectors_obj,
             vecs,
             control_obj: control_objs(control_messages)?,
@@ -112,9 +121,7 @@ impl OutputMessage {
 
     #[setter(address)]
     fn prop_set_address(&mut self, address: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-        let address = address.filter(|a| !a.is_none());
-        self.address = address.map(sockaddr_from_py).transpose()?;
-        self.address_obj = address.map(|a| a.clone().unbind());
+        (self.address_obj, self.address) = out_address(address)?;
         Ok(())
     }
 
@@ -126,13 +133,7 @@ impl OutputMessage {
 
     #[setter(vectors)]
     fn prop_set_vectors(&mut self, vectors: &Bound<'_, PyAny>) -> PyResult<()> {
-        if vectors.is_none() {
-            self.vecs = OutVecs::empty();
-            self.vectors_obj = PyTuple::empty(vectors.py()).into_any().unbind();
-        } else {
-            self.vecs = OutVecs::new(vectors)?;
-            self.vectors_obj = vectors.clone().unbind();
-        }
+        (self.vectors_obj, self.vecs) = out_vectors(Some(vectors), vectors.py())?;
         Ok(())
     }
 
