@@ -46,14 +46,18 @@ fn dup_cloexec(py: Python<'_>, fd: i64) -> PyResult<OwnedFd> {
 impl UnixFDMessage {
     /// A message owning `fds` (received ones).
     pub fn create(py: Python<'_>, fds: Vec<OwnedFd>) -> PyResult<Bound<'_, UnixFDMessage>> {
-        let init = PyClassInitializer::from(SocketControlMessage::header(
+        Bound::new(py, Self::init(fds))
+    }
+
+    /// A message owning `fds` with its `SocketControlMessage` base (SOL_SOCKET, SCM_RIGHTS).
+    fn init(fds: Vec<OwnedFd>) -> PyClassInitializer<Self> {
+        PyClassInitializer::from(SocketControlMessage::header(
             libc::SOL_SOCKET,
             libc::SCM_RIGHTS,
         ))
         .add_subclass(UnixFDMessage {
             fds: Mutex::new(fds),
-        });
-        Bound::new(py, init)
+        })
     }
 
     fn lock(&self) -> PyResult<std::sync::MutexGuard<'_, Vec<OwnedFd>>> {
@@ -89,13 +93,7 @@ impl UnixFDMessage {
             .into_iter()
             .map(|fd| dup_cloexec(py, fd))
             .collect::<PyResult<Vec<_>>>()?;
-        Ok(PyClassInitializer::from(SocketControlMessage::header(
-            libc::SOL_SOCKET,
-            libc::SCM_RIGHTS,
-        ))
-        .add_subclass(UnixFDMessage {
-            fds: Mutex::new(owned),
-        }))
+        Ok(Self::init(owned))
     }
 
     /// Add a duplicate of `fd` (GIO's `g_unix_fd_message_append_fd`); returns True.

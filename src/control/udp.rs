@@ -59,10 +59,13 @@ pub struct UdpSegmentMessage {
 impl UdpSegmentMessage {
     /// A received GRO segment size (as a UDP_SEGMENT message, so it can be sent on as is).
     pub fn create(py: Python<'_>, size: u16) -> PyResult<Bound<'_, Self>> {
-        let init =
-            PyClassInitializer::from(SocketControlMessage::header(libc::SOL_UDP, UDP_SEGMENT))
-                .add_subclass(UdpSegmentMessage { segment_size: size });
-        Bound::new(py, init)
+        Bound::new(py, Self::init(size))
+    }
+
+    /// A message of `size` with its `SocketControlMessage` base (SOL_UDP, UDP_SEGMENT).
+    fn init(size: u16) -> PyClassInitializer<Self> {
+        PyClassInitializer::from(SocketControlMessage::header(libc::SOL_UDP, UDP_SEGMENT))
+            .add_subclass(UdpSegmentMessage { segment_size: size })
     }
 
     /// The UDP_SEGMENT payload (u16, native order).
@@ -84,10 +87,7 @@ impl UdpSegmentMessage {
                     "segment_size must be in range(1, 65536), not {segment_size}"
                 ))
             })?;
-        Ok(
-            PyClassInitializer::from(SocketControlMessage::header(libc::SOL_UDP, UDP_SEGMENT))
-                .add_subclass(UdpSegmentMessage { segment_size: size }),
-        )
+        Ok(Self::init(size))
     }
 
     /// Whether the kernel supports UDP GSO (sending this message).
