@@ -16,7 +16,8 @@ use socket2::SockAddr;
 
 use crate::address::sockaddr_from_py;
 use crate::cancellable::Cancellable;
-use crate::error::{last_errno, os_error};
+use crate::error::os_error;
+use crate::sys;
 
 /// Linux `UDP_SEGMENT` (linux/udp.h): the GSO segment size, as a `SOL_UDP` cmsg.
 const UDP_SEGMENT: libc::c_int = 103;
@@ -147,14 +148,6 @@ fn drive<L: Looper + Send>(
     ))
 }
 
-fn syscall_result(n: isize) -> Result<usize, i32> {
-    if n < 0 {
-        Err(last_errno())
-    } else {
-        Ok(n as usize)
-    }
-}
-
 /// UDP send loops: `sendto`, `sendmmsg` of `batch` messages, or one GSO send of `batch`
 /// segments (`UDP_SEGMENT` cmsg).
 struct UdpSender {
@@ -280,19 +273,19 @@ impl Looper for UdpSender {
                         namelen,
                     )
                 };
-                syscall_result(n).map(|n| Some((1, n as u64)))
+                sys::count(n).map(|n| Some((1, n as u64)))
             }
             SendMode::SendMmsg => {
                 // SAFETY: `hdrs` holds `batch` headers whose pointers target our own storage.
                 let n = unsafe {
                     libc::sendmmsg(self.fd, self.hdrs.as_mut_ptr(), self.batch as u32, 0)
                 };
-                syscall_result(n as isize).map(|m| Some((m as u64, m as u64 * size)))
+                sys::count(n as isize).map(|m| Some((m as u64, m as u64 * size)))
             }
             SendMode::Gso => {
                 // SAFETY: the header's iov, name and control point at our own live storage.
                 let n = unsafe { libc::sendmsg(self.fd, &self.hdrs[0].msg_hdr, 0) };
-                syscall_result(n).map(|n| Some(((n as u64).div_ceil(size.max(1)), n as u64)))
+                sys::count(n).map(|n| Some(((n as u64).div_ceil(size.max(1)), n as u64)))
             }
         }
     }
@@ -359,7 +352,7 @@ impl Looper for UdpReceiver {
         if self.batch == 1 {
             // SAFETY: buf holds `size` writable bytes.
             let n = unsafe { libc::recv(self.fd, self.buf.as_mut_ptr().cast(), self.size, 0) };
-            return syscall_result(n).map(|n| Some((1, n as u64)));
+            return sys::count(n).map(|n| Some((1, n as u64)));
         }
         for h in &mut self.hdrs {
             h.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as u32;
@@ -374,7 +367,7 @@ impl Looper for UdpReceiver {
                 std::ptr::null_mut(),
             )
         };
-        let m = syscall_result(n as isize)?;
+        let m = sys::count(n as isize)?;
         let bytes: u64 = self.hdrs[..m].iter().map(|h| u64::from(h.msg_len)).sum();
         Ok(Some((m as u64, bytes)))
     }
@@ -418,7 +411,7 @@ impl Stream {
                     libc::MSG_NOSIGNAL,
                 )
             };
-            off += syscall_result(n)?;
+            off += sys::count(n)?;
         }
         Ok(())
     }
@@ -429,7 +422,7 @@ impl Stream {
             // SAFETY: `off < len <= buf.len()`.
             let n =
                 unsafe { libc::recv(self.fd, self.buf.as_mut_ptr().add(off).cast(), len - off, 0) };
-            match syscall_result(n)? {
+            match sys::count(n)? {
                 0 => return Ok(false),
                 n => off += n,
             }
@@ -455,7 +448,7 @@ impl Looper for Stream {
                     // SAFETY: `want <= buf.len()`, writable.
                     unsafe { libc::recv(self.fd, ptr.cast(), want, 0) }
                 };
-                match syscall_result(n)? {
+                match sys::count(n)? {
                     0 => Ok(None),
                     n => {
                         self.remaining = self.remaining.saturating_sub(n as u64);
@@ -466,7 +459,7 @@ impl Looper for Stream {
             StreamKind::Echo => {
                 // SAFETY: buf has `len` writable bytes.
                 let n = unsafe { libc::recv(self.fd, self.buf.as_mut_ptr().cast(), len, 0) };
-                match syscall_result(n)? {
+                match sys::count(n)? {
                     0 => Ok(None),
                     n => {
                         self.send_all(n)?;

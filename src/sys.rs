@@ -7,6 +7,16 @@ use socket2::SockAddr;
 
 use crate::error::last_errno;
 
+/// A byte- or message-count syscall's return value: `Ok(count)`, or `Err(errno)` when negative.
+#[inline]
+pub fn count(n: isize) -> Result<usize, i32> {
+    if n < 0 {
+        Err(last_errno())
+    } else {
+        Ok(n as usize)
+    }
+}
+
 /// Make `fd` non-blocking and close-on-exec (best effort, as GIO).
 pub fn set_nonblock_cloexec(fd: RawFd) {
     // SAFETY: fcntl on an fd we own; failures are ignored as in GIO.

@@ -259,12 +259,7 @@ impl Socket {
             |fd| {
                 // SAFETY: the msghdr points into `name`, `vecs`/`scratch` and `control`, all
                 // alive and exclusively ours for the call; only this closure touches `hdr`.
-                let n = unsafe { libc::recvmsg(fd, hdr_ptr.get(), sys_flags) };
-                if n < 0 {
-                    Err(last_errno())
-                } else {
-                    Ok(n as usize)
-                }
+                sys::count(unsafe { libc::recvmsg(fd, hdr_ptr.get(), sys_flags) })
             },
         )?;
         // Take the descriptors first: nothing after this may leak them.

@@ -10,6 +10,7 @@ use crate::buffer::{BytesOut, ReadBuf, SendPtr, WriteBuf};
 use crate::cancellable::{self, Cancellable};
 use crate::error::last_errno;
 use crate::socket::{Socket, DETACH_ABOVE};
+use crate::sys;
 use crate::wait::Budget;
 
 const SEND_CONTEXT: &str = "Error sending data";
@@ -44,14 +45,9 @@ impl Socket {
                     (a.as_ptr().cast::<libc::sockaddr>(), a.len())
                 });
                 // SAFETY: `ptr`/`len` describe the caller's held buffer; `name` is null or a live sockaddr.
-                let n = unsafe {
+                sys::count(unsafe {
                     libc::sendto(fd, ptr.get().cast(), len, libc::MSG_NOSIGNAL, name, namelen)
-                };
-                if n < 0 {
-                    Err(last_errno())
-                } else {
-                    Ok(n as usize)
-                }
+                })
             },
         )
     }
@@ -76,12 +72,8 @@ impl Socket {
             move |fd| {
                 if !want_from {
                     // SAFETY: `ptr`/`len` describe writable memory held by the caller.
-                    let n = unsafe { libc::recv(fd, ptr.get().cast(), len, 0) };
-                    return if n < 0 {
-                        Err(last_errno())
-                    } else {
-                        Ok((n as usize, None))
-                    };
+                    let n = sys::count(unsafe { libc::recv(fd, ptr.get().cast(), len, 0) })?;
+                    return Ok((n, None));
                 }
                 // SAFETY: as above; socket2 provides zeroed storage + its size for the sender.
                 let result = unsafe {
