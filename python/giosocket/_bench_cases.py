@@ -167,9 +167,17 @@ def _big_rcvbuf(s: socket.socket, size: int = 4 << 20) -> None:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
 
 
-def _wrap(s: socket.socket) -> giosocket.Socket:
-    """The same kernel socket as a giosocket.Socket (which takes ownership of the fd)."""
-    return giosocket.Socket.new_from_fd(s.detach())
+def _wrap(s: socket.socket, timeout: float | None = None) -> giosocket.Socket:
+    """The same kernel socket as a giosocket.Socket (which takes ownership of the fd), with
+    ``timeout`` seconds as its timeout if given. Use it as a context manager (closes it)."""
+    g = giosocket.Socket.new_from_fd(s.detach())
+    if timeout is not None:
+        g.timeout = timeout
+    return g
+
+
+# The timed loops below are written out once per arity on purpose: a generic ``fn(*args)``
+# loop would add its own argument packing to every measured call.
 
 
 def _loop1(fn: Callable[[Any], int], a: Any, seconds: float) -> tuple[int, int, float, float]:
@@ -262,32 +270,23 @@ def udp_send_scenario() -> Scenario:
         return Sample(calls, wall, cpu)
 
     def gio_send_to(seconds: float) -> Sample:
-        g = _wrap(_udp())
-        try:
+        with _wrap(_udp()) as g:
             calls, _, wall, cpu = _loop2(
                 g.send_to, giosocket.InetSocketAddress(HOST, addr[1]), payload, seconds
             )
-        finally:
-            g.close()
         return Sample(calls, wall, cpu)
 
     def gio_send_to_tuple(seconds: float) -> Sample:
-        g = _wrap(_udp())
-        try:
+        with _wrap(_udp()) as g:
             calls, _, wall, cpu = _loop2(g.send_to, addr, payload, seconds)
-        finally:
-            g.close()
         return Sample(calls, wall, cpu)
 
     def gio_send_messages(seconds: float) -> Sample:
         _has("OutputMessage", "send_messages")
         target = giosocket.InetSocketAddress(HOST, addr[1])
         msgs = [giosocket.OutputMessage(target, [payload]) for _ in range(BATCH)]
-        g = _wrap(_udp())
-        try:
+        with _wrap(_udp()) as g:
             _, sent, wall, cpu = _loop1(g.send_messages, msgs, seconds)
-        finally:
-            g.close()
         return Sample(sent, wall, cpu)
 
     def gio_gso(seconds: float) -> Sample:
@@ -295,15 +294,12 @@ def udp_send_scenario() -> Scenario:
         target = giosocket.InetSocketAddress(HOST, addr[1])
         seg = [giosocket.UdpSegmentMessage(PAYLOAD)]
         vectors = [payload * BATCH]
-        g = _wrap(_udp())
-        try:
+        with _wrap(_udp()) as g:
             try:
                 g.send_message(target, vectors, seg)
             except OSError as exc:
                 raise _gso_error(exc) from exc
             _, sent, wall, cpu = _loop3(g.send_message, target, vectors, seg, seconds)
-        finally:
-            g.close()
         return Sample(sent / PAYLOAD, wall, cpu)
 
     def native(mode: str, batch: int) -> Callable[[float], Sample]:
@@ -498,15 +494,10 @@ def udp_recv_scenario() -> Scenario:
     def gio_receive_into(seconds: float) -> Sample:
         r = _receiver()
         addr = r.getsockname()
-        g = _wrap(r)
-        g.timeout = 2.0
-        try:
-            with Flood(addr):
-                buf = bytearray(DGRAM_BUF)
-                g.receive_into(buf)
-                calls, _, wall, cpu = _loop1(g.receive_into, buf, seconds)
-        finally:
-            g.close()
+        with _wrap(r, timeout=2.0) as g, Flood(addr):
+            buf = bytearray(DGRAM_BUF)
+            g.receive_into(buf)
+            calls, _, wall, cpu = _loop1(g.receive_into, buf, seconds)
         return Sample(calls, wall, cpu)
 
     def stdlib_recv(seconds: float) -> Sample:
@@ -518,14 +509,9 @@ def udp_recv_scenario() -> Scenario:
     def gio_receive(seconds: float) -> Sample:
         r = _receiver()
         addr = r.getsockname()
-        g = _wrap(r)
-        g.timeout = 2.0
-        try:
-            with Flood(addr):
-                g.receive(DGRAM_BUF)
-                calls, wall, cpu = _loop1_discard(g.receive, DGRAM_BUF, seconds)
-        finally:
-            g.close()
+        with _wrap(r, timeout=2.0) as g, Flood(addr):
+            g.receive(DGRAM_BUF)
+            calls, wall, cpu = _loop1_discard(g.receive, DGRAM_BUF, seconds)
         return Sample(calls, wall, cpu)
 
     def gio_receive_messages(seconds: float) -> Sample:
@@ -533,14 +519,9 @@ def udp_recv_scenario() -> Scenario:
         msgs = [giosocket.InputMessage([bytearray(DGRAM_BUF)]) for _ in range(BATCH)]
         r = _receiver()
         addr = r.getsockname()
-        g = _wrap(r)
-        g.timeout = 2.0
-        try:
-            with Flood(addr):
-                g.receive_into(bytearray(DGRAM_BUF))
-                _, packets, wall, cpu = _loop2(g.receive_messages, msgs, MSG_WAITFORONE, seconds)
-        finally:
-            g.close()
+        with _wrap(r, timeout=2.0) as g, Flood(addr):
+            g.receive_into(bytearray(DGRAM_BUF))
+            _, packets, wall, cpu = _loop2(g.receive_messages, msgs, MSG_WAITFORONE, seconds)
         return Sample(packets, wall, cpu)
 
     def native(mode: str, batch: int) -> Callable[[float], Sample]:
@@ -658,13 +639,8 @@ def tcp_bulk_scenario(total: int) -> Scenario:
 
     def gio_receive_into(_: float) -> Sample:
         client, server = _tcp_pair(bulk=True)
-        g = _wrap(server)
-        g.timeout = 5.0
-        try:
-            with Peer(client, sender):
-                return _drain(g.receive_into, bytearray(STREAM_BUF), total)
-        finally:
-            g.close()
+        with _wrap(server, timeout=5.0) as g, Peer(client, sender):
+            return _drain(g.receive_into, bytearray(STREAM_BUF), total)
 
     def native(_: float) -> Sample:
         client, server = _tcp_pair(bulk=True)
@@ -726,14 +702,9 @@ def tcp_pingpong_scenario() -> Scenario:
 
     def gio(seconds: float) -> Sample:
         client, server = _tcp_pair()
-        g = _wrap(client)
-        g.timeout = 5.0
-        try:
-            with Peer(server, echo):
-                sample = _pingpong(g.send, g.receive_into, seconds)
-                g.shutdown(False, True)
-        finally:
-            g.close()
+        with _wrap(client, timeout=5.0) as g, Peer(server, echo):
+            sample = _pingpong(g.send, g.receive_into, seconds)
+            g.shutdown(False, True)
         return sample
 
     def native(seconds: float) -> Sample:
