@@ -18,6 +18,11 @@ def open_fds() -> set[int]:
     return {int(name) for name in os.listdir("/proc/self/fd")}
 
 
+def fd_count() -> int:
+    """How many fds this process has open right now."""
+    return len(os.listdir("/proc/self/fd"))
+
+
 @pytest.fixture
 def no_fd_leak() -> Iterator[None]:
     """Fail the test if it leaves more fds open than it found (counts /proc/self/fd)."""
@@ -132,10 +137,25 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 2.0) -> bool:
     return predicate()
 
 
-def run_python(code: str, timeout: float = 20.0) -> subprocess.CompletedProcess[str]:
-    """Run `code` in a fresh interpreter of the test's Python (for crash-prone checks)."""
+def run_python(
+    code: str, timeout: float = 20.0, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a fresh interpreter of the test's Python (for crash-prone checks), in
+    environment `env` if given."""
     return subprocess.run(
         [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=env,
+    )
+
+
+def run_giosocket(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    """``python -m giosocket ARGS`` in a fresh interpreter (at most `timeout` seconds)."""
+    return subprocess.run(
+        [sys.executable, "-m", "giosocket", *args],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -7,20 +7,14 @@ import os
 import pathlib
 import socket
 import subprocess
-import sys
 
 import pytest
+from conftest import run_giosocket
 from giosocket import _giosocket as native
 
 
 def run_bench(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "giosocket", "bench", "--smoke", *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    return run_giosocket("bench", "--smoke", *args, timeout=180)
 
 
 def test_bench_smoke_prints_the_table() -> None:
@@ -48,13 +42,7 @@ def test_bench_smoke_json_is_machine_readable() -> None:
 
 
 def test_unknown_subcommand_prints_usage() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "giosocket", "nope"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_giosocket("nope")
     assert done.returncode == 2
     assert "bench" in done.stderr
 
@@ -115,13 +103,7 @@ def test_saved_results_render_as_markdown(tmp_path: pathlib.Path) -> None:
     done = run_bench("--only", "tcp_pingpong", "--json", str(saved))
     assert done.returncode == 0, done.stderr
     assert "(d) TCP ping-pong" in done.stdout
-    again = subprocess.run(
-        [sys.executable, "-m", "giosocket", "bench", "--from-json", str(saved), "--markdown"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    again = run_giosocket("bench", "--from-json", str(saved), "--markdown")
     assert again.returncode == 0, again.stderr
     assert "| contender | median |" in again.stdout
     assert "giosocket send + receive_into" in again.stdout

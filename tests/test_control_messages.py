@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import giosocket
 import pytest
+from conftest import fd_count
 from giosocket import (
     Credentials,
     InputMessage,
@@ -21,10 +22,6 @@ from giosocket import (
 )
 
 IP_RECVTTL = 12  # linux/in.h (not exported by every Python's socket module)
-
-
-def fd_count() -> int:
-    return len(os.listdir("/proc/self/fd"))
 
 
 def unix_pair(kind: int = socket.SOCK_DGRAM) -> tuple[Socket, Socket]:

@@ -2,19 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-
-def run_giosocket(*args: str) -> subprocess.CompletedProcess[str]:
-    """``python -m giosocket ARGS`` in a fresh interpreter (at most 60 s)."""
-    return subprocess.run(
-        [sys.executable, "-m", "giosocket", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+from conftest import run_giosocket
 
 
 def test_demo_runs_and_reports_each_part() -> None:

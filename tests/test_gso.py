@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import giosocket
 import pytest
+from conftest import udp_socket
 from giosocket import (
     InputMessage,
     IOErrorEnum,
@@ -24,10 +25,7 @@ needs_gso = pytest.mark.skipif(
 
 @pytest.fixture
 def pair() -> Iterator[tuple[Socket, Socket]]:
-    server = Socket(SocketFamily.IPV4, SocketType.DATAGRAM)
-    server.bind(("127.0.0.1", 0), False)
-    client = Socket(SocketFamily.IPV4, SocketType.DATAGRAM)
-    client.bind(("127.0.0.1", 0), False)
+    server, client = udp_socket(timeout=0), udp_socket(timeout=0)
     yield server, client
     server.close()
     client.close()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -13,6 +11,7 @@ from collections.abc import Iterator
 
 import giosocket
 import pytest
+from conftest import needs_ipv6, run_python, udp_socket
 from giosocket import (
     Cancellable,
     InetSocketAddress,
@@ -30,32 +29,15 @@ from giosocket import (
 TESTBUF2 = b"0123456789abcdefghijklmnopqrstuvwxyz"
 
 
-def _ipv6_ok() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
-FAMILIES = [
-    pytest.param(SocketFamily.IPV4, "127.0.0.1", id="ipv4"),
-    pytest.param(
-        SocketFamily.IPV6,
-        "::1",
-        id="ipv6",
-        marks=pytest.mark.skipif(not _ipv6_ok(), reason="no IPv6 loopback on this machine"),
-    ),
+HOSTS = [
+    pytest.param("127.0.0.1", id="ipv4"),
+    pytest.param("::1", id="ipv6", marks=needs_ipv6),
 ]
 
 
-def udp_pair(family: SocketFamily = SocketFamily.IPV4, host: str = "127.0.0.1"):
-    server = Socket(family, SocketType.DATAGRAM)
-    server.bind((host, 0), False)
-    client = Socket(family, SocketType.DATAGRAM)
-    client.bind((host, 0), False)
-    return server, client
+def udp_pair(host: str = "127.0.0.1") -> tuple[Socket, Socket]:
+    """(server, client): bound UDP sockets on `host` without a timeout."""
+    return udp_socket(host, timeout=0), udp_socket(host, timeout=0)
 
 
 @pytest.fixture
@@ -76,9 +58,9 @@ def send_vectors() -> list[OutputVector]:
     return out
 
 
-@pytest.mark.parametrize(("family", "host"), FAMILIES)
-def test_glib_datagram_scenario(family: SocketFamily, host: str) -> None:
-    server, client = udp_pair(family, host)
+@pytest.mark.parametrize("host", HOSTS)
+def test_glib_datagram_scenario(host: str) -> None:
+    server, client = udp_pair(host)
     client.set_timeout(1)
     dest = server.get_local_address()
     v = send_vectors()
@@ -414,15 +396,7 @@ def test_mmsg_fallback_loop() -> None:
         print("ok")
         """
     )
-    env = dict(os.environ, GIOSOCKET_NO_MMSG="1")
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        check=False,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = run_python(code, timeout=60, env=dict(os.environ, GIOSOCKET_NO_MMSG="1"))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
 

@@ -8,6 +8,7 @@ import threading
 
 import giosocket
 import pytest
+from conftest import fd_count
 from giosocket import (
     Credentials,
     IOErrorEnum,
@@ -30,10 +31,6 @@ def unix_pair() -> tuple[UnixConnection, UnixConnection]:
         assert isinstance(conn, UnixConnection)
         conns.append(conn)
     return conns[0], conns[1]
-
-
-def fd_count() -> int:
-    return len(os.listdir("/proc/self/fd"))
 
 
 def wait_child(pid: int) -> int:
