@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 
-use crate::cancellable::Cancellable;
+use crate::cancellable::{self, Cancellable};
 use crate::error;
 use crate::lifecycle::FdGuard;
 
@@ -98,7 +98,7 @@ pub fn wait(
         },
     ];
     loop {
-        cancellable_check(py, cancellable)?;
+        cancellable::check(py, cancellable)?;
         let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         let (rc, errno, out) = py.detach(move || poll(fds, timeout));
         fds = out;
@@ -113,7 +113,7 @@ pub fn wait(
             return Err(error::closed(py));
         }
         if fds[1].revents != 0 {
-            cancellable_check(py, cancellable)?;
+            cancellable::check(py, cancellable)?;
             // Reset between poll and check: treat as spurious and wait again.
             fds[1].revents = 0;
             continue;
@@ -126,10 +126,6 @@ pub fn wait(
         }
         return Ok(fds[0].revents);
     }
-}
-
-fn cancellable_check(py: Python<'_>, cancellable: Option<&Cancellable>) -> PyResult<()> {
-    crate::cancellable::check(py, cancellable)
 }
 
 /// `ppoll` with a relative timeout (None = infinite); returns (rc, errno, fds).
