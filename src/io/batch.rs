@@ -14,12 +14,11 @@ use pyo3::types::{PyList, PyTuple};
 
 use crate::cancellable::{self, Cancellable};
 use crate::cmsg::{self, ControlBuf};
-use crate::error::{self, last_errno};
+use crate::error::last_errno;
 use crate::io::message::{budget_for, msghdr, recv_msghdr, RECV_CONTEXT, SEND_CONTEXT};
 use crate::messages::{InputMessage, OutputMessage};
 use crate::socket::{Socket, DETACH_ABOVE};
 use crate::vectors::{type_name, Unshared};
-use crate::wait;
 
 /// The kernel's per-call limit (UIO_MAXIOV).
 const MAX_PER_CALL: usize = 1024;
@@ -171,17 +170,18 @@ impl Socket {
             let at = unsafe { base.get().add(done) };
             mmsg(dir, fd, at, n - done, sys_flags)
         };
-        cancellable::check(py, cancellable)?;
-        let guard = self.enter(py)?;
+        if n == 0 {
+            // No syscall, but a cancelled call or a closed socket still raises.
+            cancellable::check(py, cancellable)?;
+            self.enter(py)?;
+            return Ok((0, End::Done));
+        }
         let mut done = 0;
         while done < n {
-            let fd = guard.fd;
-            let result = if detach {
-                py.detach(|| op(fd, done))
-            } else {
+            // Each round is one `Socket::io` call: it retries on EINTR and waits on EAGAIN.
+            match self.io(py, events, budget, cancellable, context, detach, |fd| {
                 op(fd, done)
-            };
-            match result {
+            }) {
                 Ok(0) => break,
                 Ok(k) => {
                     done += k;
@@ -189,22 +189,11 @@ impl Socket {
                         break;
                     }
                 }
-                Err(libc::EINTR) => {
-                    if let Err(err) = py.check_signals() {
-                        return Ok((done, End::Failed { err, hard: true }));
-                    }
-                }
-                Err(libc::EAGAIN) if budget.blocks() => {
-                    if let Err(err) =
-                        wait::wait(py, &guard, events, budget, self.per_wait(), cancellable)
-                    {
-                        let hard = !err.is_instance_of::<PyOSError>(py);
-                        return Ok((done, End::Failed { err, hard }));
-                    }
-                }
-                Err(errno) => {
-                    let err = error::os_error(py, errno, context);
-                    return Ok((done, End::Failed { err, hard: false }));
+                Err(err) => {
+                    // GIO's errors (timeout, cancellation, the syscall's) end a partial batch
+                    // quietly; a signal handler's exception always propagates.
+                    let hard = !err.is_instance_of::<PyOSError>(py);
+                    return Ok((done, End::Failed { err, hard }));
                 }
             }
         }
