@@ -48,6 +48,7 @@ __all__ = [
     "UnixFDMessage",
     "UnixSocketAddress",
     "_InFlight",
+    "_init",
     "_io_error_from_errno",
 ]
 
@@ -449,8 +450,31 @@ class Socket:
         flags: int = 0,
         cancellable: Cancellable | None = None,
     ) -> int: ...
-    def _call_nonblocking(self, func: Callable[..., _T], *args: Any) -> _T | None: ...
     def _in_flight(self) -> _InFlight: ...
+    def _aio_registration(self) -> Any: ...
+    def _set_aio_registration(self, registration: Any) -> Any: ...
+    def _try_accept(self, cancellable: Cancellable | None = None) -> Socket | None: ...
+    def _try_connect(
+        self, address: _AddressLike, cancellable: Cancellable | None = None
+    ) -> bool | None: ...
+    def _try_connect_result(self) -> bool | None: ...
+    def _try_condition(self, condition: int) -> bool | None: ...
+    def _try_send(
+        self, buffer: _ReadableBuffer, cancellable: Cancellable | None = None
+    ) -> int | None: ...
+    def _try_send_to(
+        self,
+        address: _AddressLike | None,
+        buffer: _ReadableBuffer,
+        cancellable: Cancellable | None = None,
+    ) -> int | None: ...
+    def _try_receive(self, size: int, cancellable: Cancellable | None = None) -> bytes | None: ...
+    def _try_receive_into(
+        self, buffer: _WritableBuffer, cancellable: Cancellable | None = None
+    ) -> int | None: ...
+    def _try_receive_from(
+        self, size: int, cancellable: Cancellable | None = None
+    ) -> tuple[bytes, SocketAddress | None] | None: ...
 
 @final
 class _InFlight:
@@ -458,9 +482,19 @@ class _InFlight:
 
     @property
     def fd(self) -> int: ...
-    @property
-    def wake_fd(self) -> int: ...
     def release(self) -> None: ...
+
+def _init(
+    *,
+    error: type[BaseException],
+    error_classes: dict[int, type[BaseException]],
+    broken_pipe: type[BaseException],
+    codes: dict[int, IOErrorEnum],
+    enums: dict[str, type],
+    create_connection: Callable[[Socket], SocketConnection],
+    load_aio: Callable[[], object],
+) -> None:
+    """Hand the native module the Python pieces it needs (once, from ``giosocket/__init__``)."""
 
 def _io_error_from_errno(errno: int) -> IOErrorEnum:
     """GLib's ``g_io_error_from_errno`` (private; used by the tests)."""
