@@ -54,7 +54,7 @@ impl Drop for Socket {
     fn drop(&mut self) {
         // A socket dropped while registered with an event loop: let the loop unregister it
         // (and release the fd) as `close()` would.
-        let registered = self.aio.get_mut().map_or(false, |slot| slot.is_some());
+        let registered = self.aio.get_mut().is_ok_and(|slot| slot.is_some());
         if registered {
             Python::attach(|py| self.close_registration(py));
         }

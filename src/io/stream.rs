@@ -21,6 +21,9 @@ use crate::sys::{errno, net, poll};
 const SEND_CONTEXT: &str = "Error sending data";
 const RECV_CONTEXT: &str = "Error receiving data";
 
+/// Received bytes and the sender (None when the OS gives none).
+type BytesFrom = (Py<PyBytes>, Option<Py<PyAny>>);
+
 fn size_arg(size: i64) -> PyResult<usize> {
     usize::try_from(size)
         .map_err(|_| PyValueError::new_err(format!("size must be >= 0, not {size}")))
@@ -101,7 +104,7 @@ impl Socket {
         want_from: bool,
         budget: Budget,
         cancellable: Option<&Cancellable>,
-    ) -> PyResult<Option<(Py<PyBytes>, Option<Py<PyAny>>)>> {
+    ) -> PyResult<Option<BytesFrom>> {
         let out = BytesOut::new(py, size_arg(size)?)?;
         match self.recv_raw(py, out.ptr(), out.len(), want_from, budget, cancellable)? {
             Some((n, from)) => Ok(Some((out.finish(py, n)?, self.address_obj(py, from)?))),
@@ -209,7 +212,7 @@ impl Socket {
         py: Python<'_>,
         size: i64,
         cancellable: Option<Bound<'_, Cancellable>>,
-    ) -> PyResult<(Py<PyBytes>, Option<Py<PyAny>>)> {
+    ) -> PyResult<BytesFrom> {
         let cancel = cancellable::from_arg(&cancellable);
         let got = self.receive_new_bytes(py, size, true, self.default_budget(), cancel)?;
         or_would_block(py, got, RECV_CONTEXT)
@@ -266,7 +269,7 @@ impl Socket {
         size: i64,
         timeout_us: i64,
         cancellable: Option<Bound<'_, Cancellable>>,
-    ) -> PyResult<(Py<PyBytes>, Option<Py<PyAny>>)> {
+    ) -> PyResult<BytesFrom> {
         let cancel = cancellable::from_arg(&cancellable);
         let budget = Budget::from_timeout_us(timeout_us);
         let got = self.receive_new_bytes(py, size, true, budget, cancel)?;
@@ -333,7 +336,7 @@ impl Socket {
         py: Python<'_>,
         size: i64,
         cancellable: Option<Bound<'_, Cancellable>>,
-    ) -> PyResult<Option<(Py<PyBytes>, Option<Py<PyAny>>)>> {
+    ) -> PyResult<Option<BytesFrom>> {
         let cancel = cancellable::from_arg(&cancellable);
         self.receive_new_bytes(py, size, true, Budget::NonBlocking, cancel)
     }
