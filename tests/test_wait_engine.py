@@ -19,10 +19,9 @@ import time
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
+import giosocket as g
 import pytest
 from conftest import fd_count, run_python
-
-import giosocket as g
 from giosocket import IOErrorEnum, SocketFamily, SocketType
 
 IP_RECVERR = 11  # <linux/in.h>; the socket module does not export it
@@ -77,7 +76,7 @@ PENDING_ICMP_ERROR = textwrap.dedent(
 
 def _setup(code: str) -> dict[str, Any]:
     scope: dict[str, Any] = {}
-    exec(code, scope)
+    exec(code, scope)  # noqa: S102 - the same setup code runs in the SIGINT subprocesses
     return scope
 
 
@@ -130,9 +129,7 @@ def test_full_unix_receiver_send_message_with_timeout_is_an_overall_deadline(
 ) -> None:
     s = full_unix_receiver
     assert_times_out_cheaply(
-        lambda: s["stuck"].send_message_with_timeout(
-            s["dest"], [b"y"], None, 0, int(TIMEOUT * 1e6)
-        )
+        lambda: s["stuck"].send_message_with_timeout(s["dest"], [b"y"], None, 0, int(TIMEOUT * 1e6))
     )
 
 
@@ -207,9 +204,7 @@ def test_full_unix_receiver_send_to_async_times_out_without_spinning(
 ) -> None:
     s = full_unix_receiver
     s["stuck"].timeout = TIMEOUT
-    assert_times_out_cheaply(
-        lambda: _run_async(kind, s["stuck"].send_to_async(s["dest"], b"y"))
-    )
+    assert_times_out_cheaply(lambda: _run_async(kind, s["stuck"].send_to_async(s["dest"], b"y")))
 
 
 @pytest.mark.parametrize("kind", ["asyncio", "uvloop"])
@@ -230,9 +225,9 @@ def test_pending_icmp_error_receive_async_times_out_without_spinning(
     stuck = pending_icmp_error["stuck"]
     stuck.timeout = TIMEOUT
     if name == "receive_async":
-        make = lambda: stuck.receive_async(10)  # noqa: E731
+        make = lambda: stuck.receive_async(10)
     else:
-        make = lambda: stuck.receive_messages_async([g.InputMessage([bytearray(10)])])  # noqa: E731
+        make = lambda: stuck.receive_messages_async([g.InputMessage([bytearray(10)])])
     assert_times_out_cheaply(lambda: _run_async(kind, make()))
 
 

@@ -6,6 +6,7 @@ credentials, connections, GIO's enums and :class:`Error`.
 
 from __future__ import annotations
 
+from . import _enums, _errors
 from ._enums import (
     IOCondition,
     IOErrorEnum,
@@ -16,7 +17,6 @@ from ._enums import (
     SocketType,
     UnixSocketAddressType,
 )
-from . import _enums, _errors
 from ._errors import Error, io_error_quark
 from ._giosocket import (
     MSG_CMSG_CLOEXEC,

@@ -8,8 +8,12 @@ instance of it, so ``except TimeoutError:`` or ``except BlockingIOError:`` work 
 from __future__ import annotations
 
 import errno as _errno
+from typing import TYPE_CHECKING
 
 from ._enums import IOErrorEnum
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = [
     "IO_ERROR_DOMAIN",
@@ -50,7 +54,7 @@ class Error(OSError):
     domain = IO_ERROR_DOMAIN
     code: IOErrorEnum
 
-    def __new__(cls, code: int, message: str, errno: int | None = None) -> Error:
+    def __new__(cls, code: int, message: str, errno: int | None = None) -> Self:
         self = OSError.__new__(cls, errno, message)
         self.code = IOErrorEnum(code)
         return self

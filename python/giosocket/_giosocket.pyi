@@ -1,7 +1,7 @@
 """Type stubs for giosocket's native module (kept honest by ``python -m mypy.stubtest giosocket``)."""
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, TypeVar, final
 
 from typing_extensions import Buffer, Self, TypeAlias, disjoint_base
@@ -52,7 +52,6 @@ __all__ = [
     "_io_error_from_errno",
 ]
 
-_T = TypeVar("_T")
 _ReadableBuffer: TypeAlias = Buffer | list[int]
 _WritableBuffer: TypeAlias = Buffer
 _AddressLike: TypeAlias = (
@@ -487,10 +486,10 @@ class _InFlight:
 def _init(
     *,
     error: type[BaseException],
-    error_classes: dict[int, type[BaseException]],
+    error_classes: Mapping[int, type[BaseException]],
     broken_pipe: type[BaseException],
-    codes: dict[int, IOErrorEnum],
-    enums: dict[str, type],
+    codes: Mapping[int, IOErrorEnum],
+    enums: Mapping[str, type],
     create_connection: Callable[[Socket], SocketConnection],
     load_aio: Callable[[], object],
 ) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._enums import IOCondition, IOErrorEnum
 from ._errors import _make
@@ -141,7 +141,7 @@ class _Registration:
                 result = attempt(*args)
             except (SystemExit, KeyboardInterrupt):
                 raise
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - as asyncio's sock_recv: to the waiter
                 queue.popleft()
                 future.set_exception(exc)
                 continue
@@ -255,8 +255,8 @@ def _time_out(future: asyncio.Future[Any]) -> None:
 
 async def _wait(
     socket: Socket,
-    write: Optional[bool],
-    cancellable: Optional[Cancellable],
+    write: bool | None,
+    cancellable: Cancellable | None,
     attempt: _Attempt,
     *args: Any,
 ) -> Any:
@@ -288,7 +288,7 @@ async def _wait(
                 registration.withdraw(direction, entry)
 
 
-def _check(cancellable: Optional[Cancellable]) -> None:
+def _check(cancellable: Cancellable | None) -> None:
     if cancellable is not None:
         cancellable.set_error_if_cancelled()
 
@@ -306,7 +306,7 @@ async def condition_wait_async(
         return True
     _check(cancellable)
     read = bool(events & _READ_CONDITIONS) or not events & _OUT
-    write: Optional[bool] = None if read and events & _OUT else not read
+    write: bool | None = None if read and events & _OUT else not read
     result: bool = await _wait(socket, write, cancellable, socket._try_condition, events)
     return result
 
