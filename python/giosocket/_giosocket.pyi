@@ -465,42 +465,6 @@ class _InFlight:
 def _io_error_from_errno(errno: int) -> IOErrorEnum:
     """GLib's ``g_io_error_from_errno`` (private; used by the tests)."""
 
-# Private native reference loops for ``python -m giosocket bench`` (src/bench.rs). Each returns
-# (packets or calls, bytes, elapsed seconds, CPU seconds of the looping thread) and runs with
-# the GIL released on a blocking fd.
-def _bench_udp_send(
-    fd: int,
-    address: _AddressLike | None,
-    size: int,
-    mode: str,
-    batch: int = 1,
-    seconds: float = 1.0,
-    max_packets: int = 0,
-    stop: Cancellable | None = None,
-) -> tuple[int, int, float, float]: ...
-def _bench_udp_recv(
-    fd: int,
-    size: int,
-    mode: str,
-    batch: int = 1,
-    seconds: float = 1.0,
-    max_packets: int = 0,
-    stop: Cancellable | None = None,
-) -> tuple[int, int, float, float]: ...
-def _bench_stream_send(
-    fd: int, total_bytes: int, chunk: int = 262144, seconds: float = 60.0
-) -> tuple[int, int, float, float]: ...
-def _bench_stream_recv(
-    fd: int, total_bytes: int, chunk: int = 262144, seconds: float = 60.0
-) -> tuple[int, int, float, float]: ...
-def _bench_echo(
-    fd: int, size: int = 65536, seconds: float = 60.0
-) -> tuple[int, int, float, float]: ...
-def _bench_pingpong(
-    fd: int, size: int = 1, seconds: float = 1.0, max_packets: int = 0
-) -> tuple[int, int, float, float]: ...
-def _bench_build_profile() -> str: ...
-
 @final
 class OutputVector:
     """A buffer to gather from when sending (GIO's GOutputVector); borrowed, never copied."""
