@@ -264,10 +264,12 @@ impl Socket {
         Socket::from_fd(py, fd)
     }
 
+    /// The socket itself (`with Socket(...) as s:` closes it on the way out).
     fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
         slf
     }
 
+    /// Close the socket; exceptions propagate.
     #[pyo3(signature = (*_args))]
     fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
         self.close(py)?;

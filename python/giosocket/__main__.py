@@ -9,7 +9,7 @@ import argparse
 import sys
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m giosocket`` and its sub-commands."""
     parser = argparse.ArgumentParser(
         prog="python -m giosocket",
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the sub-command (``demo`` when none is given)."""
-    build_parser().parse_args(argv)  # "demo" is the only command; argparse rejects others
+    _build_parser().parse_args(argv)  # "demo" is the only command; argparse rejects others
     from ._demo import main as demo
 
     return demo()
