@@ -12,6 +12,7 @@ mod cmsg;
 mod connection;
 mod control;
 mod credentials;
+mod enum_arg;
 mod enums;
 mod error;
 mod io;

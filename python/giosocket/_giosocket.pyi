@@ -2,7 +2,7 @@
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Final, TypeVar, final
+from typing import Any, Final, Literal, TypeVar, final, overload
 
 from typing_extensions import Buffer, Self, TypeAlias, disjoint_base
 
@@ -65,6 +65,12 @@ _AddressLike: TypeAlias = (
 )
 _OutputVectors: TypeAlias = Buffer | Sequence[OutputVector | Buffer | list[int]]
 _InputVectors: TypeAlias = Buffer | Sequence[InputVector | Buffer]
+# Socket(family, type, protocol): a member of the right enum, or the GIO number as a literal, so
+# that swapped enum arguments are a type error (and a TypeError at run time). Any int protocol
+# number is valid (IPPROTO_*), so only the enum check at run time guards that one.
+_FamilyArg: TypeAlias = SocketFamily | Literal[1, 2, 10]
+_TypeArg: TypeAlias = SocketType | Literal[1, 2, 3]
+_ProtocolArg: TypeAlias = SocketProtocol | int
 _ControlMessages: TypeAlias = SocketControlMessage | Iterable[SocketControlMessage]
 _M = TypeVar("_M", bound=SocketControlMessage)
 MSG_OOB: Final[int]
@@ -309,9 +315,13 @@ class Socket:
     emulated by the wait engine. Safe to share between threads.
     """
 
-    def __new__(cls, family: int, type: int, protocol: int = 0) -> Self: ...
+    def __new__(
+        cls, family: _FamilyArg, type: _TypeArg, protocol: _ProtocolArg = SocketProtocol.DEFAULT
+    ) -> Self: ...
     @staticmethod
-    def new(family: int, type: int, protocol: int = 0) -> Socket:
+    def new(
+        family: _FamilyArg, type: _TypeArg, protocol: _ProtocolArg = SocketProtocol.DEFAULT
+    ) -> Socket:
         """GIO's `g_socket_new(family, type, protocol)`."""
     @staticmethod
     def new_from_fd(fd: int) -> Socket:
@@ -759,7 +769,7 @@ class InputMessage:
         control_size: int = 2048,
     ) -> Self: ...
     @property
-    def vectors(self) -> _InputVectors | None:
+    def vectors(self) -> Any:  # as given: a list, a tuple, one buffer or None (m.vectors[0] works)
         """The vectors (as given)."""
     @property
     def address(self) -> SocketAddress | None:
@@ -782,6 +792,10 @@ class SocketControlMessage:
     """
 
     def __new__(cls, *args: object, **kwargs: object) -> Self: ...
+    @overload
+    def __init__(self) -> None: ...  # a subclass's own __init__ calls super().__init__()
+    @overload
+    def __init__(self, level: int, msg_type: int, data: _ReadableBuffer = b"") -> None: ...
     def get_level(self) -> int:
         """The cmsg level (e.g. `SOL_SOCKET`)."""
     def get_msg_type(self) -> int:
