@@ -3,6 +3,8 @@
 
 mod address;
 mod aio;
+// Native reference loops for benches/run.py; release wheels are built without this feature.
+#[cfg(feature = "bench")]
 mod bench;
 mod buffer;
 mod cancellable;
@@ -11,6 +13,7 @@ mod connection;
 mod control;
 mod credentials;
 mod engine;
+mod enum_arg;
 mod enums;
 mod error;
 mod io;
@@ -62,22 +65,8 @@ fn _giosocket(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<credentials::Credentials>()?;
     m.add_class::<aio::InFlight>()?;
     m.add_function(wrap_pyfunction!(error::py_io_error_from_errno, m)?)?;
-    // Private benchmark helpers: set as attributes so they stay out of `__all__`.
-    for f in [
-        wrap_pyfunction!(bench::bench_udp_send, m)?,
-        wrap_pyfunction!(bench::bench_udp_recv, m)?,
-        wrap_pyfunction!(bench::bench_stream_send, m)?,
-        wrap_pyfunction!(bench::bench_stream_recv, m)?,
-        wrap_pyfunction!(bench::bench_echo, m)?,
-        wrap_pyfunction!(bench::bench_pingpong, m)?,
-        wrap_pyfunction!(bench::bench_build_profile, m)?,
-    ] {
-        m.setattr(
-            f.getattr("__name__")?
-                .cast_into::<pyo3::types::PyString>()?,
-            &f,
-        )?;
-    }
+    #[cfg(feature = "bench")]
+    bench::register(m)?;
     m.add_class::<vectors::OutputVector>()?;
     m.add_class::<vectors::InputVector>()?;
     m.add_class::<messages::OutputMessage>()?;

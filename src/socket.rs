@@ -222,18 +222,31 @@ fn poll_events(condition: i64) -> PyResult<i16> {
 
 #[pymethods]
 impl Socket {
-    /// `Socket(family, type, protocol=SocketProtocol.DEFAULT)`.
+    /// `Socket(family, type, protocol=SocketProtocol.DEFAULT)`; a member of the wrong enum
+    /// (e.g. a `SocketType` as family) raises TypeError, plain ints are taken as given.
     #[new]
-    #[pyo3(signature = (family, r#type, protocol = 0))]
-    fn py_new(py: Python<'_>, family: i32, r#type: i32, protocol: i32) -> PyResult<Self> {
-        Socket::create(py, family, r#type, protocol)
+    #[pyo3(signature = (family, r#type, protocol = None), text_signature = "(family, type, protocol=0)")]
+    fn py_new(
+        py: Python<'_>,
+        family: &Bound<'_, PyAny>,
+        r#type: &Bound<'_, PyAny>,
+        protocol: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let (family, stype, protocol) = crate::enum_arg::socket_args(family, r#type, protocol)?;
+        Socket::create(py, family, stype, protocol)
     }
 
     /// GIO's `g_socket_new(family, type, protocol)`.
     #[staticmethod]
-    #[pyo3(signature = (family, r#type, protocol = 0))]
-    fn new(py: Python<'_>, family: i32, r#type: i32, protocol: i32) -> PyResult<Self> {
-        Socket::create(py, family, r#type, protocol)
+    #[pyo3(signature = (family, r#type, protocol = None), text_signature = "(family, type, protocol=0)")]
+    fn new(
+        py: Python<'_>,
+        family: &Bound<'_, PyAny>,
+        r#type: &Bound<'_, PyAny>,
+        protocol: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let (family, stype, protocol) = crate::enum_arg::socket_args(family, r#type, protocol)?;
+        Socket::create(py, family, stype, protocol)
     }
 
     /// Wrap an existing socket fd, taking ownership (on success only).
@@ -246,10 +259,12 @@ impl Socket {
         Socket::from_fd(py, fd)
     }
 
+    /// The socket itself (`with Socket(...) as s:` closes it on the way out).
     fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
         slf
     }
 
+    /// Close the socket; exceptions propagate.
     #[pyo3(signature = (*_args))]
     fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
         self.close(py)?;

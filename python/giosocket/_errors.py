@@ -8,7 +8,7 @@ instance of it, so ``except TimeoutError:`` or ``except BlockingIOError:`` work 
 from __future__ import annotations
 
 import errno as _errno
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from ._enums import IOErrorEnum
 
@@ -78,7 +78,10 @@ class Error(OSError):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.code.name}, {self.strerror!r}, errno={self.errno})"
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(
+        self,
+    ) -> tuple[Callable[[int, str, int | None], Error], tuple[int, str, int | None]]:
+        """Pickle support: rebuilt by code, message and errno (as the matching subclass)."""
         return (_make, (int(self.code), str(self.strerror), self.errno))
 
 
