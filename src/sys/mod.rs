@@ -7,6 +7,9 @@ use socket2::SockAddr;
 
 use crate::error::last_errno;
 
+pub mod addr;
+pub mod multicast;
+
 /// A byte- or message-count syscall's return value: `Ok(count)`, or `Err(errno)` when negative.
 #[inline]
 pub fn count(n: isize) -> Result<usize, i32> {
