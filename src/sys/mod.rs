@@ -8,6 +8,8 @@ use socket2::SockAddr;
 use crate::error::last_errno;
 
 pub mod addr;
+pub mod creds;
+pub mod eventfd;
 pub mod multicast;
 
 /// A byte- or message-count syscall's return value: `Ok(count)`, or `Err(errno)` when negative.
