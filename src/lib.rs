@@ -61,6 +61,7 @@ fn _giosocket(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<address::SocketAddress>()?;
     m.add_class::<address::InetSocketAddress>()?;
     m.add_class::<address::UnixSocketAddress>()?;
+    m.add_class::<address::NativeSocketAddress>()?;
     m.add_class::<socket::Socket>()?;
     m.add_class::<credentials::Credentials>()?;
     m.add_class::<aio::InFlight>()?;

@@ -10,7 +10,7 @@
 //! (see [`crate::sys::fork`]) forgets them and drops the parent's close wake-up (which the
 //! parent still uses), so `close()` in a child releases the fd at once.
 
-use std::os::fd::RawFd;
+use std::os::fd::{IntoRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering::SeqCst};
 
 use crate::sys;
@@ -49,7 +49,7 @@ impl FdGuard<'_> {
         if current >= 0 {
             return Some(current);
         }
-        let new = sys::event::new().ok()?;
+        let new = sys::eventfd::new().ok()?.into_raw_fd();
         match self.owner.wake.compare_exchange(-1, new, SeqCst, SeqCst) {
             Ok(_) => Some(new),
             Err(existing) => {
@@ -178,7 +178,7 @@ impl SocketFd {
         }
         let wake = self.wake.load(SeqCst);
         if wake >= 0 {
-            sys::event::signal(wake);
+            sys::eventfd::signal(wake);
         }
         self.leave(generation)
     }

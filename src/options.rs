@@ -86,9 +86,15 @@ impl Socket {
         Ok(self.listen_backlog.load(Relaxed))
     }
 
-    /// Set the backlog used by the next `listen()`.
+    /// Set the backlog used by the next `listen()`; no effect once the socket is listening,
+    /// as GIO (whose `g_return_if_fail (!listening)` keeps the value).
     fn set_listen_backlog(&self, _py: Python<'_>, backlog: i32) -> PyResult<()> {
-        self.listen_backlog.store(backlog, Relaxed);
+        let listening = self.fd.enter().is_some_and(|guard| {
+            sys::getsockopt_int(guard.fd, libc::SOL_SOCKET, libc::SO_ACCEPTCONN) == Ok(1)
+        });
+        if !listening {
+            self.listen_backlog.store(backlog, Relaxed);
+        }
         Ok(())
     }
 

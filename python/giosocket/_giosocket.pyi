@@ -96,11 +96,14 @@ class Cancellable:
 
     def __new__(cls) -> Self: ...
     def cancel(self) -> None:
-        """Cancel: every operation waiting with this cancellable wakes and raises CANCELLED."""
+        """Cancel: every operation waiting with this cancellable wakes and raises CANCELLED, and
+        the callbacks given to `connect` run, in this thread (once per cancel; a second
+        `cancel()` before `reset()` does nothing).
+        """
     def is_cancelled(self) -> bool:
         """Whether the cancellable has been cancelled."""
     def reset(self) -> None:
-        """Make the cancellable usable again after a cancel."""
+        """Make the cancellable usable again after a cancel (connected callbacks stay connected)."""
     def set_error_if_cancelled(self) -> bool:
         """Raise `giosocket.Error(CANCELLED)` if cancelled; otherwise return False (GIO's gboolean)."""
     def get_fd(self) -> int:
@@ -153,7 +156,7 @@ class InetAddress:
     def new_loopback(family: int) -> InetAddress:
         """The loopback address (127.0.0.1 or ::1) of `family`."""
     def to_string(self) -> str:
-        """Text form (`127.0.0.1`, `::1`)."""
+        """Text form as GIO (`inet_ntop`): `127.0.0.1`, `::1`, `::1.2.3.4`."""
     def to_bytes(self) -> bytes:
         """Raw bytes in network order (4 or 16)."""
     @property
@@ -220,9 +223,8 @@ class InetAddress:
 
 @disjoint_base
 class SocketAddress:
-    """Base class of socket addresses (GIO's `GSocketAddress`); holds the native form.
-    Instances of the base itself stand for families giosocket does not decode
-    (GIO's `GNativeSocketAddress`).
+    """Base class of socket addresses (GIO's `GSocketAddress`); holds the native form. Addresses
+    of families giosocket does not decode are [`NativeSocketAddress`]es.
     """
 
     @property
@@ -274,7 +276,9 @@ class InetSocketAddress(SocketAddress):
     def get_scope_id(self) -> int:
         """IPv6 scope id (0 for IPv4)."""
     def to_string(self) -> str:
-        """GIO's text form: `1.2.3.4:80`, `[::1]:80`, `[fe80::1%2]:80`."""
+        """GIO's text form: `1.2.3.4:80`, `[::1]:80`, `[fe80::1%2]:80`; without the port (and
+        the brackets) when the port is 0: `1.2.3.4`, `fe80::1%2`.
+        """
 
 @final
 class UnixSocketAddress(SocketAddress):
@@ -500,7 +504,9 @@ class Socket:
     def get_listen_backlog(self) -> int:
         """Backlog used by `listen()` (default 10)."""
     def set_listen_backlog(self, backlog: int) -> None:
-        """Set the backlog used by the next `listen()`."""
+        """Set the backlog used by the next `listen()`; no effect once the socket is listening,
+        as GIO (whose `g_return_if_fail (!listening)` keeps the value).
+        """
     def get_timeout(self) -> float:
         """Inactivity timeout of blocking calls, in seconds (0 = none)."""
     def set_timeout(self, timeout: float) -> None:
@@ -613,8 +619,10 @@ class Socket:
         """The connected peer's address (`getpeername`)."""
     # connections
     def connection_factory_create_connection(self) -> SocketConnection:
-        """GIO's `g_socket_connection_factory_create_connection`: a `TcpConnection` for IPv4/IPv6
-        stream sockets, a `UnixConnection` for UNIX stream sockets, else a `SocketConnection`.
+        """GIO's `g_socket_connection_factory_create_connection`: the class registered for the
+        socket's family, type and protocol (`SocketConnection.factory_register_type`):
+        `TcpConnection` for IPv4/IPv6 stream sockets, `UnixConnection` for UNIX stream
+        sockets, else `SocketConnection`.
         """
     # asyncio (giosocket.aio): each mirrors its sync twin and honours `timeout`
     async def condition_wait_async(

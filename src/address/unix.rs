@@ -1,5 +1,8 @@
 //! UNIX-domain addresses: `UnixSocketAddress` (GIO's `GUnixSocketAddress`) with GIO's native
 //! sizes for path, abstract and padded-abstract names.
+//!
+//! GIO names (`new`, `to_string`) are kept for the Python methods, hence the clippy allowance.
+#![allow(clippy::new_ret_no_self)]
 
 use std::os::unix::ffi::OsStrExt;
 
@@ -154,6 +157,12 @@ impl UnixSocketAddress {
         Self::init(path_bytes(path)?, UNIX_PATH)
     }
 
+    /// GIO's `g_unix_socket_address_new(path)`: a filesystem path, as the constructor.
+    #[staticmethod]
+    fn new(py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        Self::create(py, path_bytes(path)?, UNIX_PATH)
+    }
+
     /// An abstract-namespace address, zero-padded (GIO's deprecated `new_abstract`).
     #[staticmethod]
     fn new_abstract(py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
@@ -214,6 +223,24 @@ impl UnixSocketAddress {
     /// Whether this is an abstract address (GIO's deprecated `get_is_abstract`).
     fn get_is_abstract(&self) -> bool {
         self.kind == UNIX_ABSTRACT || self.kind == UNIX_ABSTRACT_PADDED
+    }
+
+    /// GIO's text form: `anonymous`, or the path (or abstract name) with every byte that is
+    /// not printable ASCII written as `\xNN`.
+    #[allow(clippy::inherent_to_string)]
+    fn to_string(&self) -> String {
+        if self.kind == UNIX_ANONYMOUS {
+            return "anonymous".to_owned();
+        }
+        let mut out = String::with_capacity(self.path.len());
+        for &byte in &self.path {
+            if (0x20..0x7f).contains(&byte) {
+                out.push(char::from(byte));
+            } else {
+                out.push_str(&format!("\\x{byte:02x}"));
+            }
+        }
+        out
     }
 
     fn __str__(&self) -> String {

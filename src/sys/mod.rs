@@ -9,9 +9,12 @@ compile_error!(
      SO_PEERCRED/SCM_CREDENTIALS and UDP GSO/GRO"
 );
 
+pub mod addr;
+pub mod creds;
 pub mod errno;
-pub mod event;
+pub mod eventfd;
 pub mod fork;
+pub mod multicast;
 pub mod net;
 pub mod poll;
 
