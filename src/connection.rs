@@ -8,8 +8,8 @@ use pyo3::sync::PyOnceLock;
 
 use crate::buffer::WriteBuf;
 use crate::cancellable::{self, Cancellable};
-use crate::socket::Socket;
 use crate::engine::Budget;
+use crate::socket::Socket;
 
 static CREATE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
