@@ -19,6 +19,7 @@ mod error;
 mod io;
 mod lifecycle;
 mod messages;
+mod metadata;
 mod multicast;
 mod options;
 mod socket;
@@ -76,6 +77,12 @@ fn _giosocket(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<control::fd::UnixFDMessage>()?;
     m.add_class::<control::creds::UnixCredentialsMessage>()?;
     m.add_class::<control::udp::UdpSegmentMessage>()?;
+    m.add_class::<control::ip::PacketInfoMessage>()?;
+    m.add_class::<control::ip::TrafficClassMessage>()?;
+    m.add_class::<control::ip::TimestampMessage>()?;
+    m.add_class::<control::ip::DropCountMessage>()?;
+    m.add_class::<control::sockerr::SocketErrorMessage>()?;
     messages::add_flags(m)?;
+    control::sockerr::add_origins(m)?;
     Ok(())
 }

@@ -128,7 +128,7 @@ impl Socket {
         } else {
             vecs.iov()
         };
-        let mut control = cmsg::encode_arg(messages)?;
+        let mut control = cmsg::encode_arg(messages, cmsg::target(to.get(), self.family))?;
         let hdr = msghdr(to.get(), iov, &mut control);
         let hdr_ptr = Unshared(&hdr as *const libc::msghdr);
         let budget = budget_for(budget, flags);
@@ -262,13 +262,13 @@ impl Socket {
                 sys::count(unsafe { libc::recvmsg(fd, hdr_ptr.get(), sys_flags) })
             },
         )?;
+        let name = (hdr.msg_namelen > 0).then(|| sockaddr_from_raw(&name, hdr.msg_namelen));
         // Take the descriptors first: nothing after this may leak them.
-        let messages = cmsg::decode(py, control.bytes(hdr.msg_controllen))?;
+        let messages = cmsg::decode(py, &control, hdr.msg_controllen, name.as_ref())?;
         let list = PyList::new(py, messages)?.unbind();
-        let sender = if hdr.msg_namelen > 0 {
-            sockaddr_to_py(py, &sockaddr_from_raw(&name, hdr.msg_namelen))?
-        } else {
-            None
+        let sender = match &name {
+            Some(addr) => sockaddr_to_py(py, addr)?,
+            None => None,
         };
         Ok((n, sender, list, hdr.msg_flags & !libc::MSG_CMSG_CLOEXEC))
     }

@@ -143,3 +143,4 @@ pub fn getsockname(fd: RawFd) -> Result<SockAddr, i32> {
 pub fn getpeername(fd: RawFd) -> Result<SockAddr, i32> {
     name_of(fd, true)
 }
+pub mod cmsg;
