@@ -277,3 +277,9 @@ async def receive_messages_async(
     return await _run(
         socket, False, cancellable, socket.receive_messages, messages, flags, cancellable
     )
+
+
+# The batching DatagramTransport (giosocket/_transport.py, _endpoint.py).
+from ._endpoint import create_datagram_endpoint, install, uninstall
+
+__all__ += ["create_datagram_endpoint", "install", "uninstall"]
