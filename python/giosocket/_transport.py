@@ -31,6 +31,7 @@ from typing import Any, Callable
 from ._enums import SocketFamily, UnixSocketAddressType
 from ._giosocket import (
     MSG_TRUNC,
+    MSG_WAITFORONE,
     InetSocketAddress,
     InputMessage,
     OutputMessage,
@@ -307,7 +308,9 @@ class DatagramTransport(asyncio.DatagramTransport):
             return
         inputs = self._inputs
         try:
-            count = sock.receive_messages(inputs)
+            # WAITFORONE: take what is queued (up to the batch) and stop; without it a partial
+            # batch would cost a second recvmmsg ending in EAGAIN.
+            count = sock.receive_messages(inputs, MSG_WAITFORONE)
         except BlockingIOError:
             return
         except OSError as exc:
@@ -318,47 +321,60 @@ class DatagramTransport(asyncio.DatagramTransport):
             return
         self._delivering = True
         try:
-            self._deliver(inputs, count)
+            if self._batch_callback is not None:
+                self._deliver_batch(inputs, count)
+                return
+            area, slot, peer = self._area, self._slot, self._peer
+            for i in range(count):
+                message = inputs[i]
+                size = message.bytes_received
+                if size >= slot and self._truncated(message):
+                    continue
+                start = i * slot
+                try:
+                    self._protocol.datagram_received(  # type: ignore[attr-defined]
+                        area[start : start + size],
+                        peer if peer is not None else self._source(message),
+                    )
+                except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
+                    self._callback_failed(exc, "datagram_received")
+                if self._closing:
+                    break  # closed by the protocol: as asyncio, nothing more is delivered
         finally:
             self._delivering = False
             if self._queue and not self._writing and not self._conn_lost:
                 self._flush()
 
-    def _deliver(self, inputs: list[InputMessage], count: int) -> None:
-        area = self._area
-        slot = self._slot
-        peer = self._peer if self._connected else None
+    def _source(self, message: InputMessage) -> _PyAddress:
+        """The sender of ``message`` as asyncio reports it (converted once per sender)."""
+        source = message.address
+        if source is None:
+            return None
         cache = self._from_cache
+        addr = cache.get(source)
+        if addr is None:
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            addr = cache[source] = _to_python(source, self._family)
+        return addr
+
+    def _truncated(self, message: InputMessage) -> bool:
+        if not message.flags & MSG_TRUNC:
+            return False
+        self._report(OSError(errno.EMSGSIZE, f"datagram larger than {self._slot} bytes dropped"))
+        return True
+
+    def _deliver_batch(self, inputs: list[InputMessage], count: int) -> None:
+        area, slot, peer = self._area, self._slot, self._peer
         batch: list[tuple[bytes, _PyAddress]] = []
         for i in range(count):
-            if self._closing:
-                return  # closed by the protocol: as asyncio, nothing more is delivered
             message = inputs[i]
             size = message.bytes_received
-            if size >= slot and message.flags & MSG_TRUNC:
-                self._report(OSError(errno.EMSGSIZE, f"datagram larger than {slot} bytes dropped"))
+            if size >= slot and self._truncated(message):
                 continue
             start = i * slot
-            data = area[start : start + size]
-            if peer is None:
-                source = message.address
-                if source is None:
-                    addr = None
-                else:
-                    addr = cache.get(source)
-                    if addr is None:
-                        if len(cache) >= _CACHE_LIMIT:
-                            cache.clear()
-                        addr = cache[source] = _to_python(source, self._family)
-            else:
-                addr = peer
-            if self._batch_callback is not None:
-                batch.append((data, addr))
-                continue
-            try:
-                self._protocol.datagram_received(data, addr)  # type: ignore[attr-defined]
-            except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
-                self._callback_failed(exc, "datagram_received")
+            addr = peer if peer is not None else self._source(message)
+            batch.append((area[start : start + size], addr))
         if batch and not self._closing and self._batch_callback is not None:
             try:
                 self._batch_callback(batch)
@@ -418,7 +434,7 @@ class DatagramTransport(asyncio.DatagramTransport):
                     if len(self._to_cache) >= _CACHE_LIMIT:
                         self._to_cache.clear()
                     self._to_cache[addr] = dest
-        payload = bytes(data)
+        payload = data if type(data) is bytes else bytes(data)
         queue = self._queue
         queue.append((payload, dest))
         self._queued_bytes += len(payload)
@@ -505,6 +521,23 @@ class DatagramTransport(asyncio.DatagramTransport):
 
     def _send_queue(self, sock: Socket, queue: list[tuple[bytes, SocketAddress | None]]) -> None:
         """Send from the head of ``queue``; removes what the kernel took or refused."""
+        if len(queue) == 1:  # the common ping-pong case: no message objects
+            data, dest = queue[0]
+            try:
+                sock.send_to(dest, data)
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                queue.clear()
+                self._queued_bytes = 0
+                self._report(exc)
+                return
+            except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
+                self._fatal_error(exc, "Fatal write error on datagram transport")
+                return
+            queue.clear()
+            self._queued_bytes = 0
+            return
         done = 0
         plain_until = 0
         while done < len(queue):
