@@ -26,7 +26,7 @@ import logging
 import mmap
 import os
 import socket as _socket
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from ._enums import SocketFamily, UnixSocketAddressType
 from ._giosocket import (
@@ -47,6 +47,7 @@ logger = logging.getLogger("giosocket.aio")
 
 _ProtocolFactory = Callable[[], asyncio.BaseProtocol]
 _PyAddress = Any  # what asyncio reports and takes: (host, port[, flowinfo, scope_id]), str, bytes
+_Run = tuple[Optional[SocketAddress], int, list[bytes]]
 _BatchCallback = Callable[[list[tuple[bytes, Any]]], object]
 
 _INET_SLOT = 65536  # room for any UDP datagram (65507 / 65527 bytes of payload at most)
@@ -177,6 +178,7 @@ class DatagramTransport(asyncio.DatagramTransport):
         super().__init__(extra)
         self._address = address  # remote_addr (may be set without connect: allow_broadcast)
         self._connected = extra["peername"] is not None
+        self._special = bool(address) or self._connected  # sendto's slow checks apply
         self._peer = extra["peername"]
         self._protocol: asyncio.BaseProtocol = protocol
         self._batch_callback: _BatchCallback | None = None
@@ -190,13 +192,21 @@ class DatagramTransport(asyncio.DatagramTransport):
         self._inputs = [InputMessage([view[i * slot : (i + 1) * slot]]) for i in range(batch)]
         self._from_cache: dict[SocketAddress, _PyAddress] = {}
         # Sending
-        self._queue: list[tuple[bytes, SocketAddress | None]] = []
+        # Runs of datagrams, each one future message: (destination, segment size, datagrams).
+        # Consecutive sends of one size to one destination join the open run (UDP GSO).
+        self._queue: list[_Run] = []
+        self._run_dest: SocketAddress | None = None
+        self._run_size = 0
+        self._run_datas: list[bytes] = []
+        self._run_room = 0  # how many more datagrams the open run takes
         self._queued_bytes = 0
         self._to_cache: dict[Any, SocketAddress] = {}
-        self._flush_scheduled = False
-        self._delivering = False
+        # A flush will come without sendto's help: one is scheduled, or the transport is
+        # delivering received datagrams (it flushes when the delivery ends).
+        self._deferred = False
         self._flushing = False  # inside _flush: sends only append, the running flush sends them
         self._writing = False  # a writer is registered: the kernel refused part of the queue
+        self._held = False  # _flushing or _writing: sendto only queues
         self._high_water = 64 * 1024
         self._low_water = 16 * 1024
         self._protocol_paused = False
@@ -319,7 +329,7 @@ class DatagramTransport(asyncio.DatagramTransport):
         except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
             self._fatal_error(exc, "Fatal read error on datagram transport")
             return
-        self._delivering = True
+        deferred, self._deferred = self._deferred, True
         try:
             if self._batch_callback is not None:
                 self._deliver_batch(inputs, count)
@@ -341,7 +351,7 @@ class DatagramTransport(asyncio.DatagramTransport):
                 if self._closing:
                     break  # closed by the protocol: as asyncio, nothing more is delivered
         finally:
-            self._delivering = False
+            self._deferred = deferred
             if self._queue and not self._writing and not self._conn_lost:
                 self._flush()
 
@@ -405,49 +415,66 @@ class DatagramTransport(asyncio.DatagramTransport):
         As asyncio: empty data is ignored; on a connected endpoint ``addr`` must be None or the
         peer; after the transport is lost the datagram is discarded (with a warning after a few).
         """
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(
-                f"data argument must be a bytes-like object, not {type(data).__name__!r}"
-            )
+        if type(data) is not bytes:
+            if not isinstance(data, (bytearray, memoryview)):
+                raise TypeError(
+                    f"data argument must be a bytes-like object, not {type(data).__name__!r}"
+                )
+            data = bytes(data)  # the caller may change its buffer afterwards
         if not data:
             return
-        if self._address:
-            if addr is not None and addr != self._address:
-                raise ValueError(f"Invalid address: must be None or {self._address}")
-            addr = self._address
-        if self._conn_lost:
-            if self._conn_lost >= _WARN_AFTER_LOST:
-                logger.warning("socket.send() raised exception.")
-            self._conn_lost += 1
-            return
-        dest: SocketAddress | None
-        if self._connected or addr is None:
-            dest = None  # None unconnected: DESTINATION_UNSET reaches error_received
-        else:
+        dest: SocketAddress | None = None  # None unconnected: DESTINATION_UNSET, as asyncio
+        if self._special:  # a remote address, connected, or lost
+            if self._address:
+                if addr is not None and addr != self._address:
+                    raise ValueError(f"Invalid address: must be None or {self._address}")
+                addr = self._address
+            if self._conn_lost:
+                if self._conn_lost >= _WARN_AFTER_LOST:
+                    logger.warning("socket.send() raised exception.")
+                self._conn_lost += 1
+                return
+            if self._connected:
+                addr = None
+        if addr is not None:
             try:
                 dest = self._to_cache.get(addr)
-            except TypeError:  # unhashable: not cached
-                dest = None
+            except TypeError:  # unhashable: converted each time
+                pass
             if dest is None:
-                dest, cacheable = _to_giosocket(addr, self._family)
-                if cacheable and isinstance(addr, (tuple, str, bytes)):
-                    if len(self._to_cache) >= _CACHE_LIMIT:
-                        self._to_cache.clear()
-                    self._to_cache[addr] = dest
-        payload = data if type(data) is bytes else bytes(data)
-        queue = self._queue
-        queue.append((payload, dest))
-        self._queued_bytes += len(payload)
-        if self._writing or self._flushing:
-            self._maybe_pause_protocol()
-        elif len(queue) >= _SEND_ROUND or self._queued_bytes > self._high_water:
-            self._flush()
-        elif not self._delivering and not self._flush_scheduled:
-            self._flush_scheduled = True
+                dest = self._destination(addr)
+        size = len(data)
+        self._queued_bytes += size
+        # Extend the open run (one future GSO message) or start a new one.
+        if self._run_room and dest is self._run_dest and size <= self._run_size:
+            self._run_datas.append(data)
+            self._run_room = self._run_room - 1 if size == self._run_size else 0
+        else:
+            datas = [data]
+            self._queue.append((dest, size, datas))
+            self._run_dest, self._run_size, self._run_datas = dest, size, datas
+            self._run_room = (
+                min(_GSO_SEGMENTS, _GSO_BYTES // size) - 1 if size <= self._gso_limit else 0
+            )
+        if self._held or self._queued_bytes > self._high_water or len(self._queue) >= _SEND_ROUND:
+            if self._held:
+                self._maybe_pause_protocol()
+            else:
+                self._flush()
+        elif not self._deferred:
+            self._deferred = True
             self._loop.call_soon(self._flush_soon)
 
+    def _destination(self, addr: _PyAddress) -> SocketAddress:
+        dest, cacheable = _to_giosocket(addr, self._family)
+        if cacheable and isinstance(addr, (tuple, str, bytes)):
+            if len(self._to_cache) >= _CACHE_LIMIT:
+                self._to_cache.clear()
+            self._to_cache[addr] = dest
+        return dest
+
     def _flush_soon(self) -> None:
-        self._flush_scheduled = False
+        self._deferred = False
         if self._queue and not self._writing and not self._conn_lost:
             self._flush()
 
@@ -456,100 +483,70 @@ class DatagramTransport(asyncio.DatagramTransport):
             return
         self._flush()
 
-    def _build(
-        self, start: int, plain_until: int
-    ) -> tuple[list[OutputMessage], list[int], list[int]]:
-        """Messages for the queue from ``start``: (messages, datagrams each, segment size each)."""
-        queue = self._queue
-        end = len(queue)
-        limit = self._gso_limit
-        messages: list[OutputMessage] = []
-        spans: list[int] = []
-        sizes: list[int] = []
-        i = start
-        while i < end and len(messages) < _SEND_ROUND:
-            data, dest = queue[i]
-            size = len(data)
-            j = i + 1
-            if size <= limit and i >= plain_until:
-                total = size
-                while j < end and j - i < _GSO_SEGMENTS:
-                    following, other = queue[j]
-                    length = len(following)
-                    if length > size or total + length > _GSO_BYTES:
-                        break
-                    if other is not dest and other != dest:
-                        break
-                    total += length
-                    j += 1
-                    if length < size:
-                        break  # a shorter datagram can only end a GSO message
-            if j - i > 1:
-                messages.append(_gso_message(dest, [d for d, _ in queue[i:j]], size))
-            else:
-                messages.append(OutputMessage(dest, data))
-            spans.append(j - i)
-            sizes.append(size)
-            i = j
-        return messages, spans, sizes
-
     def _flush(self) -> None:
         """Hand the queue to the kernel until it is empty or the socket buffer is full."""
         sock = self._sock
         queue = self._queue
         if sock is None or self._flushing:
             return
-        self._flushing = True
+        self._flushing = self._held = True
+        self._run_room = 0  # sends from callbacks during the flush start new runs
         try:
             self._send_queue(sock, queue)
         finally:
             self._flushing = False
+            self._held = self._writing
         if self._queue is not queue:
             return  # lost meanwhile (abort from error_received)
         if queue:
             if not self._writing:
-                self._writing = True
+                self._writing = self._held = True
                 self._loop.add_writer(self._fd, self._write_ready)
             self._maybe_pause_protocol()
             return
         if self._writing:
-            self._writing = False
+            self._writing = self._held = False
             self._loop.remove_writer(self._fd)
         self._maybe_resume_protocol()
         if self._closing and not self._conn_lost:
             self._lose(None)
 
-    def _send_queue(self, sock: Socket, queue: list[tuple[bytes, SocketAddress | None]]) -> None:
+    def _send_queue(self, sock: Socket, queue: list[_Run]) -> None:
         """Send from the head of ``queue``; removes what the kernel took or refused."""
-        if len(queue) == 1:  # the common ping-pong case: no message objects
-            data, dest = queue[0]
-            try:
-                sock.send_to(dest, data)
-            except BlockingIOError:
-                return
-            except OSError as exc:
-                queue.clear()
-                self._queued_bytes = 0
-                self._report(exc)
-                return
-            except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
-                self._fatal_error(exc, "Fatal write error on datagram transport")
-                return
-            queue.clear()
-            self._queued_bytes = 0
-            return
         done = 0
-        plain_until = 0
         while done < len(queue):
-            messages, spans, sizes = self._build(done, plain_until)
+            if len(queue) - done == 1 and len(queue[done][2]) == 1:
+                # one datagram (the ping-pong case): no message objects
+                dest, _, datas = queue[done]
+                try:
+                    sock.send_to(dest, datas[0])
+                    done += 1
+                except BlockingIOError:
+                    break
+                except OSError as exc:
+                    done += 1
+                    self._report(exc)
+                    if self._queue is not queue:
+                        return
+                except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
+                    self._fatal_error(exc, "Fatal write error on datagram transport")
+                    return
+                continue
+            messages = [
+                OutputMessage(dest, datas[0])
+                if len(datas) == 1
+                else _gso_message(dest, datas, size)
+                for dest, size, datas in queue[done : done + _SEND_ROUND]
+            ]
             try:
                 sent = sock.send_messages(messages)
             except BlockingIOError:
                 break
             except OSError as exc:
-                if spans[0] > 1:  # a GSO message: retry its datagrams one by one
-                    self._gso_failed(exc, sizes[0])
-                    plain_until = done + spans[0]
+                dest, size, datas = queue[done]
+                if len(datas) > 1:  # a GSO message: retry its datagrams one by one
+                    self._gso_failed(exc, size)
+                    queue[done : done + 1] = [(dest, len(d), [d]) for d in datas]
                     continue
                 done += 1
                 self._report(exc)
@@ -559,13 +556,13 @@ class DatagramTransport(asyncio.DatagramTransport):
             except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
                 self._fatal_error(exc, "Fatal write error on datagram transport")
                 return
-            done += sum(spans[:sent])
+            done += sent
         if done == len(queue):
             queue.clear()
             self._queued_bytes = 0
         else:
-            self._queued_bytes -= sum(len(d) for d, _ in queue[:done])
             del queue[:done]
+            self._queued_bytes = sum(len(d) for _, _, datas in queue for d in datas)
 
     def _gso_failed(self, exc: OSError, size: int) -> None:
         if exc.errno in (errno.EIO, errno.EOPNOTSUPP, errno.ENOPROTOOPT):
@@ -637,10 +634,12 @@ class DatagramTransport(asyncio.DatagramTransport):
     def _lose(self, exc: Exception | None) -> None:
         """Drop the queue, unregister, and schedule ``connection_lost(exc)`` (once)."""
         self._conn_lost += 1
+        self._special = True
         self._queue = []
+        self._run_room = 0
         self._queued_bytes = 0
         if self._writing:
-            self._writing = False
+            self._writing = self._held = False
             self._loop.remove_writer(self._fd)
         self._loop.call_soon(self._call_connection_lost, exc)
 
