@@ -1,7 +1,8 @@
 //! Integer arguments that name a GIO enum (`Socket(family, type, protocol)`): a member of
 //! another enum class is a TypeError instead of silently meaning its number (with the arguments
 //! swapped, `Socket(SocketType.STREAM, SocketFamily.IPV4)` would otherwise make a UNIX datagram
-//! socket). Plain ints, and int subclasses that are not enums, stay accepted.
+//! socket). Plain ints, int subclasses that are not enums, and other libraries' enums (the
+//! stdlib's `socket.AF_INET` is an `AddressFamily` member) stay accepted as their number.
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -17,9 +18,8 @@ pub fn gio_enum(value: &Bound<'_, PyAny>, class_name: &str, what: &str) -> PyRes
         let enum_base = ENUM.import(value.py(), "enum", "Enum")?;
         if value.is_instance(enum_base)? {
             let class = value.get_type();
-            let right = class.qualname()? == class_name
-                && class.module()?.to_cow()?.starts_with("giosocket");
-            if !right {
+            let ours = class.module()?.to_cow()?.starts_with("giosocket");
+            if ours && class.qualname()? != class_name {
                 return Err(PyTypeError::new_err(format!(
                     "{what} must be a giosocket.{class_name} or an int, not {}",
                     value.repr()?

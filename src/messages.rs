@@ -53,7 +53,9 @@ pub struct OutputMessage {
 
 fn segment_size_arg(value: i64) -> PyResult<u16> {
     u16::try_from(value).map_err(|_| {
-        PyValueError::new_err(format!("segment_size must be in range(0, 65536), not {value}"))
+        PyValueError::new_err(format!(
+            "segment_size must be in range(0, 65536), not {value}"
+        ))
     })
 }
 

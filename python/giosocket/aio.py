@@ -455,3 +455,9 @@ async def receive_messages_async(
             cancellable,
         )
     return result
+
+
+# The batching DatagramTransport (giosocket/_transport.py, _endpoint.py).
+from ._endpoint import create_datagram_endpoint, install, uninstall  # noqa: E402
+
+__all__ += ["create_datagram_endpoint", "install", "uninstall"]

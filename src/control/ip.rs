@@ -173,7 +173,9 @@ fn tclass_header(v6: bool) -> SocketControlMessage {
 /// Check a traffic class value (0..=255).
 pub fn tclass_value(value: i64) -> PyResult<u8> {
     u8::try_from(value).map_err(|_| {
-        PyValueError::new_err(format!("traffic class must be in range(0, 256), not {value}"))
+        PyValueError::new_err(format!(
+            "traffic class must be in range(0, 256), not {value}"
+        ))
     })
 }
 
@@ -192,10 +194,8 @@ impl TrafficClassMessage {
     pub fn create(py: Python<'_>, value: u8, v6: bool) -> PyResult<Bound<'_, Self>> {
         Bound::new(
             py,
-            PyClassInitializer::from(tclass_header(v6)).add_subclass(TrafficClassMessage {
-                value,
-                v6,
-            }),
+            PyClassInitializer::from(tclass_header(v6))
+                .add_subclass(TrafficClassMessage { value, v6 }),
         )
     }
 
