@@ -458,6 +458,6 @@ async def receive_messages_async(
 
 
 # The batching DatagramTransport (giosocket/_transport.py, _endpoint.py).
-from ._endpoint import create_datagram_endpoint, install, uninstall  # noqa: E402
+from ._endpoint import create_datagram_endpoint, install, uninstall
 
 __all__ += ["create_datagram_endpoint", "install", "uninstall"]
