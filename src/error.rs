@@ -10,7 +10,9 @@ use pyo3::exceptions::{PyOSError, PyRuntimeError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyType};
+use pyo3::types::{PyDict, PyString, PyType};
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use crate::sys::errno::*;
 
@@ -157,7 +159,12 @@ pub fn code_member(py: Python<'_>, code: i32) -> PyResult<Py<PyAny>> {
     }
 }
 
-fn build(py: Python<'_>, code: Code, message: String, errno: Option<i32>) -> PyResult<PyErr> {
+fn build<'py>(
+    py: Python<'py>,
+    code: Code,
+    message: impl IntoPyObject<'py>,
+    errno: Option<i32>,
+) -> PyResult<PyErr> {
     let registry = REGISTRY.get(py).ok_or_else(|| {
         PyRuntimeError::new_err("giosocket._giosocket used before giosocket was imported")
     })?;
@@ -187,15 +194,50 @@ pub fn error(py: Python<'_>, code: Code, message: impl Into<String>) -> PyErr {
     gio_error(py, code, message, None)
 }
 
+/// Most contexts kept in [`MESSAGES`]; more are formatted each time.
+const CACHED_MESSAGES: usize = 256;
+
+/// The messages of syscall errors already built, by errno and context: the same few pairs
+/// recur ("Error receiving data: Resource temporarily unavailable" on every would-block), so
+/// an error costs no formatting. Lock held only for the lookup, always with the GIL.
+static MESSAGES: PyOnceLock<Mutex<HashMap<i32, HashMap<Box<str>, Py<PyString>>>>> =
+    PyOnceLock::new();
+
+fn message(py: Python<'_>, errno: i32, context: &str) -> Py<PyString> {
+    let make = || {
+        let text = strerror(errno);
+        let message = if context.is_empty() {
+            text
+        } else {
+            format!("{context}: {text}")
+        };
+        PyString::new(py, &message).unbind()
+    };
+    let cache = MESSAGES.get_or_init(py, || Mutex::new(HashMap::new()));
+    let Ok(mut cache) = cache.lock() else {
+        return make();
+    };
+    if let Some(found) = cache
+        .get(&errno)
+        .and_then(|by_context| by_context.get(context))
+    {
+        return found.clone_ref(py);
+    }
+    let made = make();
+    let size: usize = cache.values().map(HashMap::len).sum();
+    if size < CACHED_MESSAGES {
+        cache
+            .entry(errno)
+            .or_default()
+            .insert(context.into(), made.clone_ref(py));
+    }
+    made
+}
+
 /// An error for a failed syscall: `"{context}: {strerror}"`, code from the errno.
 pub fn os_error(py: Python<'_>, errno: i32, context: &str) -> PyErr {
-    let text = strerror(errno);
-    let message = if context.is_empty() {
-        text
-    } else {
-        format!("{context}: {text}")
-    };
-    gio_error(py, code_from_errno(errno), message, Some(errno))
+    let text = message(py, errno, context);
+    build(py, code_from_errno(errno), text, Some(errno)).unwrap_or_else(|e| e)
 }
 
 /// `Socket is already closed` (GIO's CLOSED).
