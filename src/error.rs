@@ -200,8 +200,10 @@ const CACHED_MESSAGES: usize = 256;
 /// The messages of syscall errors already built, by errno and context: the same few pairs
 /// recur ("Error receiving data: Resource temporarily unavailable" on every would-block), so
 /// an error costs no formatting. Lock held only for the lookup, always with the GIL.
-static MESSAGES: PyOnceLock<Mutex<HashMap<i32, HashMap<Box<str>, Py<PyString>>>>> =
-    PyOnceLock::new();
+static MESSAGES: PyOnceLock<Mutex<MessagesByErrno>> = PyOnceLock::new();
+
+/// errno -> context -> message.
+type MessagesByErrno = HashMap<i32, HashMap<Box<str>, Py<PyString>>>;
 
 fn message(py: Python<'_>, errno: i32, context: &str) -> Py<PyString> {
     let make = || {
