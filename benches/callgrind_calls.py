@@ -52,9 +52,7 @@ SETUP = textwrap.dedent(
 # name -> (setup for both, giosocket statement, stdlib statement, target ratio or None)
 CASES: dict[str, tuple[str, str, str, float | None]] = {
     "eagain": (
-        "rx, tx = udp_pair(); s = wrap(rx)\n"
-        "if G: s.blocking = False\n"
-        "else: s.setblocking(False)",
+        "rx, tx = udp_pair(); s = wrap(rx)\nif G: s.blocking = False\nelse: s.setblocking(False)",
         "try:\n        s.receive_into(buf)\n    except BlockingIOError:\n        pass",
         "try:\n        s.recv_into(buf)\n    except BlockingIOError:\n        pass",
         1.2,

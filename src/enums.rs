@@ -26,6 +26,42 @@ pub enum Kind {
 
 const KINDS: usize = 6;
 
+/// GIO's `GPollableReturn`.
+pub const POLLABLE_FAILED: i32 = 0;
+/// GIO's `GPollableReturn`.
+pub const POLLABLE_OK: i32 = 1;
+/// GIO's `GPollableReturn` (`-G_IO_ERROR_WOULD_BLOCK`).
+pub const POLLABLE_WOULD_BLOCK: i32 = -(crate::error::Code::WouldBlock as i32);
+
+/// `_native_constants() -> dict[str, int]`: every enum value the crate uses natively, keyed
+/// `"Enum.MEMBER"`, so a test checks the Python enums against them (one source of truth).
+#[pyfunction]
+#[pyo3(name = "_native_constants")]
+pub fn native_constants() -> std::collections::HashMap<String, i64> {
+    let mut all = std::collections::HashMap::new();
+    for (name, code) in crate::error::CODE_NAMES {
+        all.insert(format!("IOErrorEnum.{name}"), *code as i64);
+    }
+    for (name, bit) in crate::sys::poll::CONDITIONS {
+        all.insert(format!("IOCondition.{name}"), bit as i64);
+    }
+    for (name, value) in [
+        ("STREAM", crate::socket::TYPE_STREAM),
+        ("DATAGRAM", crate::socket::TYPE_DATAGRAM),
+        ("SEQPACKET", crate::socket::TYPE_SEQPACKET),
+    ] {
+        all.insert(format!("SocketType.{name}"), value as i64);
+    }
+    for (name, value) in [
+        ("FAILED", POLLABLE_FAILED),
+        ("OK", POLLABLE_OK),
+        ("WOULD_BLOCK", POLLABLE_WOULD_BLOCK),
+    ] {
+        all.insert(format!("PollableReturn.{name}"), value as i64);
+    }
+    all
+}
+
 impl Kind {
     /// The class name in `giosocket._enums`.
     pub fn name(self) -> &'static str {

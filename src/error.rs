@@ -16,42 +16,55 @@ use std::sync::Mutex;
 
 use crate::sys::errno::*;
 
-/// `GIOErrorEnum` values used by the crate (GIO's numbering).
-#[allow(missing_docs)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(i32)]
-pub enum Code {
-    Failed = 0,
-    NotFound = 1,
-    Exists = 2,
-    IsDirectory = 3,
-    NotDirectory = 4,
-    NotEmpty = 5,
-    NotRegularFile = 6,
-    FilenameTooLong = 9,
-    TooManyLinks = 11,
-    NoSpace = 12,
-    InvalidArgument = 13,
-    PermissionDenied = 14,
-    NotSupported = 15,
-    Closed = 18,
-    Cancelled = 19,
-    Pending = 20,
-    ReadOnly = 21,
-    TimedOut = 24,
-    Busy = 26,
-    WouldBlock = 27,
-    TooManyOpenFiles = 31,
-    AddressInUse = 33,
-    InvalidData = 35,
-    HostUnreachable = 37,
-    NetworkUnreachable = 38,
-    ConnectionRefused = 39,
-    ConnectionClosed = 44,
-    NotConnected = 45,
-    MessageTooLarge = 46,
-    NoSuchDevice = 47,
-    DestinationUnset = 48,
+/// Defines [`Code`] and [`CODE_NAMES`] from one list, so the Python `IOErrorEnum` can be
+/// checked against it (tests/test_constants.py).
+macro_rules! gio_codes {
+    ($($variant:ident = $value:literal => $name:literal,)*) => {
+        /// `GIOErrorEnum` values used by the crate (GIO's numbering).
+        #[allow(missing_docs)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(i32)]
+        pub enum Code {
+            $($variant = $value,)*
+        }
+
+        /// Each code with its `IOErrorEnum` member name.
+        pub const CODE_NAMES: &[(&str, Code)] = &[$(($name, Code::$variant),)*];
+    };
+}
+
+gio_codes! {
+    Failed = 0 => "FAILED",
+    NotFound = 1 => "NOT_FOUND",
+    Exists = 2 => "EXISTS",
+    IsDirectory = 3 => "IS_DIRECTORY",
+    NotDirectory = 4 => "NOT_DIRECTORY",
+    NotEmpty = 5 => "NOT_EMPTY",
+    NotRegularFile = 6 => "NOT_REGULAR_FILE",
+    FilenameTooLong = 9 => "FILENAME_TOO_LONG",
+    TooManyLinks = 11 => "TOO_MANY_LINKS",
+    NoSpace = 12 => "NO_SPACE",
+    InvalidArgument = 13 => "INVALID_ARGUMENT",
+    PermissionDenied = 14 => "PERMISSION_DENIED",
+    NotSupported = 15 => "NOT_SUPPORTED",
+    Closed = 18 => "CLOSED",
+    Cancelled = 19 => "CANCELLED",
+    Pending = 20 => "PENDING",
+    ReadOnly = 21 => "READ_ONLY",
+    TimedOut = 24 => "TIMED_OUT",
+    Busy = 26 => "BUSY",
+    WouldBlock = 27 => "WOULD_BLOCK",
+    TooManyOpenFiles = 31 => "TOO_MANY_OPEN_FILES",
+    AddressInUse = 33 => "ADDRESS_IN_USE",
+    InvalidData = 35 => "INVALID_DATA",
+    HostUnreachable = 37 => "HOST_UNREACHABLE",
+    NetworkUnreachable = 38 => "NETWORK_UNREACHABLE",
+    ConnectionRefused = 39 => "CONNECTION_REFUSED",
+    ConnectionClosed = 44 => "CONNECTION_CLOSED",
+    NotConnected = 45 => "NOT_CONNECTED",
+    MessageTooLarge = 46 => "MESSAGE_TOO_LARGE",
+    NoSuchDevice = 47 => "NO_SUCH_DEVICE",
+    DestinationUnset = 48 => "DESTINATION_UNSET",
 }
 
 /// GLib's `g_io_error_from_errno` (via `g_file_error_from_errno`), for Linux errnos.

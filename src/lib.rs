@@ -56,6 +56,7 @@ fn init(
 #[pymodule]
 fn _giosocket(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sys::fork::watch();
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(init, m)?)?;
     m.add_class::<cancellable::Cancellable>()?;
     m.add_class::<address::InetAddress>()?;
@@ -67,6 +68,7 @@ fn _giosocket(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<credentials::Credentials>()?;
     m.add_class::<aio::InFlight>()?;
     m.add_function(wrap_pyfunction!(error::py_io_error_from_errno, m)?)?;
+    m.add_function(wrap_pyfunction!(enums::native_constants, m)?)?;
     #[cfg(feature = "bench")]
     bench::register(m)?;
     m.add_class::<vectors::OutputVector>()?;

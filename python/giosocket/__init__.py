@@ -51,6 +51,7 @@ from ._giosocket import (
     UnixSocketAddress,
     _init,
 )
+from ._giosocket import __version__ as _giosocket_version
 from .connection import SocketConnection, TcpConnection, UnixConnection, _create_connection
 
 
@@ -83,7 +84,7 @@ _init(
 )
 del _load_aio
 
-__version__ = "0.1.0"
+__version__: str = _giosocket_version
 
 __all__ = [
     "MSG_CMSG_CLOEXEC",

@@ -48,7 +48,9 @@ __all__ = [
     "UnixFDMessage",
     "UnixSocketAddress",
     "_InFlight",
+    "__version__",
     "_init",
+    "_native_constants",
     "_io_error_from_errno",
 ]
 
@@ -713,6 +715,13 @@ class _InFlight:
         """The socket fd (stays open until `release()`)."""
     def release(self) -> None:
         """End the operation (idempotent); the fd is released here if the socket was closed."""
+
+__version__: Final[str]
+
+def _native_constants() -> dict[str, int]:
+    """`_native_constants() -> dict[str, int]`: every enum value the crate uses natively, keyed
+    `"Enum.MEMBER"`, so a test checks the Python enums against them (one source of truth).
+    """
 
 def _init(
     *,

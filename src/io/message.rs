@@ -212,8 +212,11 @@ impl Socket {
             cancellable::from_arg(&cancellable),
         )?;
         Ok(match sent {
-            Some(n) => (enums::make(py, Kind::Pollable, 1)?, n),
-            None => (enums::make(py, Kind::Pollable, -27)?, 0),
+            Some(n) => (enums::make(py, Kind::Pollable, enums::POLLABLE_OK)?, n),
+            None => (
+                enums::make(py, Kind::Pollable, enums::POLLABLE_WOULD_BLOCK)?,
+                0,
+            ),
         })
     }
 

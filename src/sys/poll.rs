@@ -11,6 +11,15 @@ pub type PollFd = libc::pollfd;
 pub const IN: i16 = libc::POLLIN;
 /// Writable.
 pub const OUT: i16 = libc::POLLOUT;
+/// Every poll bit that is a GIO `IOCondition`, by name (IN PRI OUT ERR HUP NVAL).
+pub const CONDITIONS: [(&str, i16); 6] = [
+    ("IN", libc::POLLIN),
+    ("PRI", libc::POLLPRI),
+    ("OUT", libc::POLLOUT),
+    ("ERR", libc::POLLERR),
+    ("HUP", libc::POLLHUP),
+    ("NVAL", libc::POLLNVAL),
+];
 
 /// A pollfd for `fd` (negative fds are ignored by the kernel) waiting for `events`.
 pub fn fd(fd: i32, events: i16) -> PollFd {
