@@ -58,8 +58,10 @@ CASES: dict[str, tuple[str, str, str, float | None]] = {
         1.2,
     ),
     "condition_check": (
-        "rx, tx = udp_pair(); s = wrap(rx); p = select.poll(); p.register(rx.fileno() if not G"
-        " else s.fileno(), select.POLLIN); IN = g.IOCondition.IN",
+        (
+            "rx, tx = udp_pair(); s = wrap(rx); p = select.poll(); p.register(rx.fileno() if not G"
+            " else s.fileno(), select.POLLIN); IN = g.IOCondition.IN"
+        ),
         "s.condition_check(IN)",
         "p.poll(0)",
         1.2,
@@ -136,7 +138,7 @@ def instructions(code: str, n: int, contender: str) -> int:
         )
         with open(out) as f:
             for line in f:
-                if line.startswith("summary:") or line.startswith("totals:"):
+                if line.startswith(("summary:", "totals:")):
                     return int(line.split()[1])
     raise RuntimeError("no totals in the callgrind output")
 

@@ -50,8 +50,8 @@ __all__ = [
     "_InFlight",
     "__version__",
     "_init",
-    "_native_constants",
     "_io_error_from_errno",
+    "_native_constants",
 ]
 
 _ReadableBuffer: TypeAlias = Buffer | list[int]
