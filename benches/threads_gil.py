@@ -34,30 +34,14 @@ def count_for(seconds: float, stop: threading.Event, out: list[float]) -> None:
     stop.set()
 
 
-def giosocket_sender(dest: tuple[str, int]) -> Callable[[threading.Event, list[float]], None]:
-    sock = g.Socket(g.SocketFamily.IPV4, g.SocketType.DATAGRAM)
-    data = bytes(32)
+def sender(send: Callable[[], object]) -> Callable[[threading.Event, list[float]], None]:
+    """A loop calling ``send()`` until told to stop; appends its rate."""
 
     def run(stop: threading.Event, out: list[float]) -> None:
         n = 0
         start = time.perf_counter()
         while not stop.is_set():
-            sock.send_to(dest, data)
-            n += 1
-        out.append(n / (time.perf_counter() - start))
-
-    return run
-
-
-def stdlib_sender(dest: tuple[str, int]) -> Callable[[threading.Event, list[float]], None]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    data = bytes(32)
-
-    def run(stop: threading.Event, out: list[float]) -> None:
-        n = 0
-        start = time.perf_counter()
-        while not stop.is_set():
-            sock.sendto(data, dest)
+            send()
             n += 1
         out.append(n / (time.perf_counter() - start))
 
@@ -88,7 +72,13 @@ def main() -> None:
     sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sink.bind(("127.0.0.1", 0))
     dest = sink.getsockname()
-    contenders = {"giosocket": giosocket_sender(dest), "stdlib": stdlib_sender(dest)}
+    data = bytes(32)
+    ours = g.Socket(g.SocketFamily.IPV4, g.SocketType.DATAGRAM)
+    theirs = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    contenders = {
+        "giosocket": sender(lambda: ours.send_to(dest, data)),
+        "stdlib": sender(lambda: theirs.sendto(data, dest)),
+    }
     shares: dict[str, list[float]] = {name: [] for name in contenders}
     rates: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(args.rounds):

@@ -245,8 +245,7 @@ impl Socket {
         r#type: &Bound<'_, PyAny>,
         protocol: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let (family, stype, protocol) = crate::enum_arg::socket_args(family, r#type, protocol)?;
-        Socket::create(py, family, stype, protocol)
+        Self::py_new(py, family, r#type, protocol)
     }
 
     /// Wrap an existing socket fd, taking ownership (on success only).
