@@ -34,7 +34,7 @@ def count_for(seconds: float, stop: threading.Event, out: list[float]) -> None:
     stop.set()
 
 
-def sender(send: Callable[[], object]) -> Callable[[threading.Event, list[float]], None]:
+def send_loop(send: Callable[[], object]) -> Callable[[threading.Event, list[float]], None]:
     """A loop calling ``send()`` until told to stop; appends its rate."""
 
     def run(stop: threading.Event, out: list[float]) -> None:
@@ -76,15 +76,15 @@ def main() -> None:
     ours = g.Socket(g.SocketFamily.IPV4, g.SocketType.DATAGRAM)
     theirs = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     contenders = {
-        "giosocket": sender(lambda: ours.send_to(dest, data)),
-        "stdlib": sender(lambda: theirs.sendto(data, dest)),
+        "giosocket": send_loop(lambda: ours.send_to(dest, data)),
+        "stdlib": send_loop(lambda: theirs.sendto(data, dest)),
     }
     shares: dict[str, list[float]] = {name: [] for name in contenders}
     rates: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(args.rounds):
         solo, _unused = one_round(args.seconds, None)
-        for name, sender in contenders.items():
-            counter, sends = one_round(args.seconds, sender)
+        for name, loop in contenders.items():
+            counter, sends = one_round(args.seconds, loop)
             shares[name].append(counter / solo)
             rates[name].append(sends)
     print("| sender | counter speed / solo (median) | sender datagrams/s (median) |")
