@@ -12,6 +12,7 @@ mod control;
 mod credentials;
 mod enums;
 mod error;
+mod gsource;
 mod io;
 mod lifecycle;
 mod messages;
