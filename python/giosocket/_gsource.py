@@ -31,10 +31,10 @@ def _hold(*_: Any) -> bool:
 def _glib() -> Any:
     """PyGObject's GLib module; ImportError when it is not there (or has no GLib 2.0)."""
     try:
-        import gi
+        import gi  # type: ignore[import-untyped, unused-ignore]
 
         gi.require_version("GLib", "2.0")
-        from gi.repository import GLib
+        from gi.repository import GLib  # type: ignore[import-untyped, unused-ignore]
     except ValueError as exc:  # gi present, GLib 2.0 typelib missing
         raise ImportError(str(exc)) from exc
     return GLib
