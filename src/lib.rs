@@ -16,6 +16,7 @@ mod engine;
 mod enum_arg;
 mod enums;
 mod error;
+mod gsource;
 mod io;
 mod lifecycle;
 mod messages;

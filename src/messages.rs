@@ -361,7 +361,8 @@ impl InputMessage {
             name: unsafe { std::mem::zeroed() },
             namelen: 0,
             control: if want_control_messages {
-                ControlBuf::with_len(control_size.max(METADATA_SPACE))
+                // As asked: a control buffer too small for what arrives sets MSG_CTRUNC.
+                ControlBuf::with_len(control_size)
             } else {
                 ControlBuf::with_len(METADATA_SPACE)
             },
