@@ -201,7 +201,12 @@ fn tclass_parts(value: u8, target: Target, out: &mut Vec<Part>) {
 }
 
 /// The parts of `OutputMessage`'s metadata keywords.
-fn meta_parts(py: Python<'_>, meta: &SendMeta, target: Target, out: &mut Vec<Part>) -> PyResult<()> {
+fn meta_parts(
+    py: Python<'_>,
+    meta: &SendMeta,
+    target: Target,
+    out: &mut Vec<Part>,
+) -> PyResult<()> {
     if meta.segment_size != 0 {
         out.push(gso_part(py, meta.segment_size)?);
     }
@@ -230,12 +235,12 @@ fn check_raw(level: i32, msg_type: i32, data: &[u8]) -> PyResult<()> {
         {
             "IP_TOS data must be one byte or an int in range(0, 256)"
         }
-        (libc::IPPROTO_IPV6, libc::IPV6_TCLASS) if !int().is_some_and(|v| (-1..=255).contains(&v)) => {
+        (libc::IPPROTO_IPV6, libc::IPV6_TCLASS)
+            if !int().is_some_and(|v| (-1..=255).contains(&v)) =>
+        {
             "IPV6_TCLASS data must be an int in range(-1, 256)"
         }
-        (libc::SOL_UDP, UDP_SEGMENT)
-            if data.len() != 2 || codec::read::<u16>(data) == Some(0) =>
-        {
+        (libc::SOL_UDP, UDP_SEGMENT) if data.len() != 2 || codec::read::<u16>(data) == Some(0) => {
             "UDP_SEGMENT data must be a non-zero native u16"
         }
         (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS)
@@ -259,7 +264,11 @@ fn parts(obj: &Bound<'_, PyAny>, target: Target, out: &mut Vec<Part>) -> PyResul
         return Ok(());
     }
     if is_exact::<TrafficClassMessage>(obj) {
-        tclass_parts(obj.cast::<TrafficClassMessage>()?.get().value(), target, out);
+        tclass_parts(
+            obj.cast::<TrafficClassMessage>()?.get().value(),
+            target,
+            out,
+        );
         return Ok(());
     }
     if is_exact::<PacketInfoMessage>(obj) {
@@ -443,9 +452,9 @@ fn try_registered(
 ) -> PyResult<Option<Py<PyAny>>> {
     let data = PyBytes::new(py, raw.cmsg.data);
     for cls in classes {
-        let made =
-            cls.bind(py)
-                .call_method1("deserialize", (raw.cmsg.level, raw.cmsg.msg_type, &data))?;
+        let made = cls
+            .bind(py)
+            .call_method1("deserialize", (raw.cmsg.level, raw.cmsg.msg_type, &data))?;
         if made.is_none() {
             continue;
         }
@@ -482,12 +491,10 @@ fn builtin(py: Python<'_>, raw: Raw<'_>, name: Option<&SockAddr>) -> PyResult<Py
             .map(|n| DropCountMessage::create(py, n))
             .transpose()?
             .map(Bound::into_any),
-        (libc::SOL_UDP, UDP_GRO) | (libc::SOL_UDP, UDP_SEGMENT) => {
-            codec::parse_segment_size(&c)
-                .map(|s| UdpSegmentMessage::create(py, s))
-                .transpose()?
-                .map(Bound::into_any)
-        }
+        (libc::SOL_UDP, UDP_GRO) | (libc::SOL_UDP, UDP_SEGMENT) => codec::parse_segment_size(&c)
+            .map(|s| UdpSegmentMessage::create(py, s))
+            .transpose()?
+            .map(Bound::into_any),
         (libc::IPPROTO_IP, libc::IP_PKTINFO) | (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
             let v6 = c.level == libc::IPPROTO_IPV6;
             let spec_dst = codec::read::<libc::in_pktinfo>(c.data)

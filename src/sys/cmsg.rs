@@ -277,8 +277,12 @@ pub fn parse_pktinfo(c: &Cmsg<'_>) -> Option<(IpAddr, u32)> {
             let ip = Ipv4Addr::from(p.ipi_addr.s_addr.to_ne_bytes());
             (IpAddr::V4(ip), p.ipi_ifindex as u32)
         }),
-        (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => read::<libc::in6_pktinfo>(c.data)
-            .map(|p| (IpAddr::V6(Ipv6Addr::from(p.ipi6_addr.s6_addr)), p.ipi6_ifindex)),
+        (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => read::<libc::in6_pktinfo>(c.data).map(|p| {
+            (
+                IpAddr::V6(Ipv6Addr::from(p.ipi6_addr.s6_addr)),
+                p.ipi6_ifindex,
+            )
+        }),
         _ => None,
     }
 }
