@@ -359,7 +359,7 @@ impl InputMessage {
             name: unsafe { std::mem::zeroed() },
             namelen: 0,
             control: if want_control_messages {
-                ControlBuf::with_len(control_size.max(METADATA_SPACE))
+                ControlBuf::with_len(control_size)
             } else {
                 ControlBuf::with_len(METADATA_SPACE)
             },
