@@ -40,6 +40,7 @@ fn _giosocket(m: &Bound<'_, PyModule>) -> PyResult<()> {
     for f in [
         wrap_pyfunction!(bench::bench_udp_send, m)?,
         wrap_pyfunction!(bench::bench_udp_recv, m)?,
+        wrap_pyfunction!(bench::bench_udp_recv_meta, m)?,
         wrap_pyfunction!(bench::bench_stream_send, m)?,
         wrap_pyfunction!(bench::bench_stream_recv, m)?,
         wrap_pyfunction!(bench::bench_echo, m)?,
