@@ -32,8 +32,14 @@ __all__ = [
     "MSG_TRUNC",
     "MSG_WAITALL",
     "MSG_WAITFORONE",
+    "SO_EE_ORIGIN_ICMP",
+    "SO_EE_ORIGIN_ICMP6",
+    "SO_EE_ORIGIN_LOCAL",
+    "SO_EE_ORIGIN_NONE",
+    "SO_EE_ORIGIN_TXSTATUS",
     "Cancellable",
     "Credentials",
+    "DropCountMessage",
     "InetAddress",
     "InetSocketAddress",
     "InputMessage",
@@ -41,9 +47,13 @@ __all__ = [
     "NativeSocketAddress",
     "OutputMessage",
     "OutputVector",
+    "PacketInfoMessage",
     "Socket",
     "SocketAddress",
     "SocketControlMessage",
+    "SocketErrorMessage",
+    "TimestampMessage",
+    "TrafficClassMessage",
     "UdpSegmentMessage",
     "UnixCredentialsMessage",
     "UnixFDMessage",
@@ -90,6 +100,11 @@ MSG_NOSIGNAL: Final[int]
 MSG_MORE: Final[int]
 MSG_WAITFORONE: Final[int]
 MSG_CMSG_CLOEXEC: Final[int]
+SO_EE_ORIGIN_NONE: Final[int]
+SO_EE_ORIGIN_LOCAL: Final[int]
+SO_EE_ORIGIN_ICMP: Final[int]
+SO_EE_ORIGIN_ICMP6: Final[int]
+SO_EE_ORIGIN_TXSTATUS: Final[int]
 
 @final
 class Cancellable:
@@ -535,6 +550,16 @@ class Socket:
         `UdpSegmentMessage` (ask for control messages) telling their size. Raises
         NOT_SUPPORTED where the kernel lacks it.
         """
+    def set_receive_packet_info(self, enabled: bool) -> bool:
+        """Receive each datagram's destination address and arrival interface."""
+    def set_receive_traffic_class(self, enabled: bool) -> bool:
+        """Receive each datagram's traffic class byte (ECN + DSCP)."""
+    def set_receive_timestamps(self, enabled: bool) -> bool:
+        """Receive the kernel's receive time of each datagram."""
+    def set_receive_drop_count(self, enabled: bool) -> bool:
+        """Receive the socket's running drop counter with each datagram."""
+    def set_receive_errors(self, enabled: bool) -> bool:
+        """Queue ICMP and local errors on the socket's error queue."""
     # options and state
     def get_family(self) -> SocketFamily:
         """The `SocketFamily`."""
@@ -844,7 +869,26 @@ class OutputMessage:
         address: _AddressLike | None = None,
         vectors: _OutputVectors | None = None,
         control_messages: _ControlMessages | None = None,
+        *,
+        segment_size: int = 0,
+        source: InetAddress | str | None = None,
+        traffic_class: int | None = None,
     ) -> Self: ...
+    @property
+    def segment_size(self) -> int:
+        """UDP GSO segment size to send with (0 = none)."""
+    @segment_size.setter
+    def segment_size(self, value: int) -> None: ...
+    @property
+    def source(self) -> InetAddress | None:
+        """Source address to send from (packet info; None = the kernel's choice)."""
+    @source.setter
+    def source(self, value: InetAddress | str | None) -> None: ...
+    @property
+    def traffic_class(self) -> int | None:
+        """Traffic class byte (ECN in the low two bits) to send with (None = the socket's)."""
+    @traffic_class.setter
+    def traffic_class(self, value: int | None) -> None: ...
     @property
     def address(self) -> _AddressLike | None:
         """Destination (None = the connected peer)."""
@@ -896,6 +940,24 @@ class InputMessage:
     @property
     def control_messages(self) -> list[SocketControlMessage]:
         """Control messages of the last datagram (empty unless `want_control_messages`)."""
+    @property
+    def segment_size(self) -> int:
+        """GRO segment size of the last datagram (0 = not coalesced, or GRO off)."""
+    @property
+    def destination(self) -> InetAddress | None:
+        """The address the last datagram was sent to (None unless packet info is on)."""
+    @property
+    def interface_index(self) -> int:
+        """Index of the interface the last datagram arrived on (0 unless packet info is on)."""
+    @property
+    def traffic_class(self) -> int:
+        """Traffic class byte of the last datagram (ECN = `& 3`; -1 unless traffic class is on)."""
+    @property
+    def timestamp_ns(self) -> int:
+        """Kernel receive time of the last datagram in ns (0 unless timestamps are on)."""
+    @property
+    def drop_count(self) -> int:
+        """The socket's drop counter at the last datagram (-1 = none attached)."""
 
 @disjoint_base
 class SocketControlMessage:
@@ -984,3 +1046,92 @@ class UdpSegmentMessage(SocketControlMessage):
     @property
     def segment_size(self) -> int:
         """The segment size in bytes."""
+
+@final
+class PacketInfoMessage(SocketControlMessage):
+    """Packet info (IP_PKTINFO / IPV6_PKTINFO): a datagram's destination and interface."""
+
+    def __new__(cls, source: InetAddress | str | None = None, interface_index: int = 0) -> Self: ...
+    @property
+    def source(self) -> InetAddress | None:
+        """The source address to send from (received: the local address to reply from)."""
+    @property
+    def destination(self) -> InetAddress | None:
+        """The address the datagram was sent to (received messages; None when constructed)."""
+    @property
+    def interface_index(self) -> int:
+        """The interface index (arrival interface when received, outgoing when sent; 0 = any)."""
+
+@final
+class TrafficClassMessage(SocketControlMessage):
+    """The IPv4 TOS / IPv6 traffic class byte of a datagram (ECN + DSCP)."""
+
+    def __new__(cls, value: int) -> Self: ...
+    @property
+    def value(self) -> int:
+        """The whole byte (DSCP << 2 | ECN)."""
+    @property
+    def ecn(self) -> int:
+        """The ECN codepoint (`value & 3`)."""
+    @property
+    def dscp(self) -> int:
+        """The DSCP (`value >> 2`)."""
+
+@final
+class TimestampMessage(SocketControlMessage):
+    """When the kernel received a datagram (SO_TIMESTAMPNS)."""
+
+    def __new__(cls, ns: int) -> Self: ...
+    @property
+    def ns(self) -> int:
+        """Nanoseconds since the epoch (CLOCK_REALTIME)."""
+    @property
+    def seconds(self) -> float:
+        """Seconds since the epoch, as a float (compare with `time.time()`)."""
+
+@final
+class DropCountMessage(SocketControlMessage):
+    """The kernel's running count of datagrams dropped for this socket (SO_RXQ_OVFL)."""
+
+    def __new__(cls, count: int) -> Self: ...
+    @property
+    def count(self) -> int:
+        """Datagrams dropped for this socket so far (the kernel's counter; it wraps at 2**32)."""
+
+@final
+class SocketErrorMessage(SocketControlMessage):
+    """One entry of the socket error queue (IP_RECVERR / IPV6_RECVERR), e.g. an ICMP error."""
+
+    def __new__(
+        cls,
+        errno: int,
+        origin: int,
+        type: int,
+        code: int,
+        info: int = 0,
+        offender: SocketAddress | None = None,
+    ) -> Self: ...
+    @property
+    def errno(self) -> int:
+        """The error number (e.g. `errno.ECONNREFUSED`)."""
+    @property
+    def origin(self) -> int:
+        """Where the error came from: one of `giosocket.SO_EE_ORIGIN_*`."""
+    @property
+    def type(self) -> int:
+        """The ICMP type (ICMP origins), else the kernel's `ee_type`."""
+    @property
+    def code(self) -> int:
+        """The ICMP code (ICMP origins), else the kernel's `ee_code`."""
+    @property
+    def info(self) -> int:
+        """Extra information (`ee_info`: the next-hop MTU for "fragmentation needed")."""
+    @property
+    def offender(self) -> SocketAddress | None:
+        """The node that reported the error (None if unknown)."""
+    @property
+    def original_destination(self) -> SocketAddress | None:
+        """The destination of the datagram that failed (None if unknown)."""
+    @property
+    def error(self) -> Exception:
+        """The matching `giosocket.Error` (code from the errno, message naming the offender)."""
