@@ -15,6 +15,7 @@ mod credentials;
 mod enum_arg;
 mod enums;
 mod error;
+mod finalize;
 mod io;
 mod lifecycle;
 mod messages;
