@@ -1,6 +1,6 @@
 //! `Socket.connection_factory_create_connection()`: the connection classes are Python
 //! (`giosocket/connection.py`, `io.RawIOBase` subclasses); this method only hands the socket to
-//! that module, imported on first use so the native module never imports it at load time.
+//! that module's factory, which `_giosocket._init` received at import.
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -9,6 +9,11 @@ use crate::socket::Socket;
 
 static CREATE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
+/// Remember the connection factory (called once by `_init`).
+pub fn init(py: Python<'_>, create: &Bound<'_, PyAny>) {
+    let _ = CREATE.set(py, create.clone().unbind());
+}
+
 #[pymethods]
 impl Socket {
     /// GIO's `g_socket_connection_factory_create_connection`: a `TcpConnection` for IPv4/IPv6
@@ -16,8 +21,10 @@ impl Socket {
     fn connection_factory_create_connection<'py>(
         slf: &Bound<'py, Self>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        CREATE
-            .import(slf.py(), "giosocket.connection", "_create_connection")?
-            .call1((slf,))
+        let py = slf.py();
+        let create = CREATE.get(py).ok_or_else(|| {
+            pyo3::exceptions::PyRuntimeError::new_err("giosocket was not initialised")
+        })?;
+        create.bind(py).call1((slf,))
     }
 }

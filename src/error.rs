@@ -1,11 +1,18 @@
 //! GIO error codes, `g_io_error_from_errno`, and the one constructor of Python errors.
 //!
-//! Python sees every failure as `giosocket.Error` (defined in `giosocket/_errors.py` so it can
-//! also inherit from the matching builtin such as `TimeoutError`); Rust code builds them here.
+//! Python sees every failure as `giosocket.Error` (an `OSError` subclass defined in
+//! `giosocket/_errors.py`, so it can also inherit from the matching builtin such as
+//! `TimeoutError`). The classes and the `IOErrorEnum` members are handed to the crate once,
+//! at import ([`init`]); building an error is then one native `OSError.__new__` call and one
+//! attribute store: no Python-level code runs.
 
-use pyo3::exceptions::PyOSError;
+use pyo3::exceptions::{PyOSError, PyRuntimeError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyType};
+
+use crate::sys::errno::*;
 
 /// `GIOErrorEnum` values used by the crate (GIO's numbering).
 #[allow(missing_docs)]
@@ -47,7 +54,6 @@ pub enum Code {
 
 /// GLib's `g_io_error_from_errno` (via `g_file_error_from_errno`), for Linux errnos.
 pub fn code_from_errno(errno: i32) -> Code {
-    use libc::*;
     match errno {
         EEXIST => Code::Exists,
         EISDIR => Code::IsDirectory,
@@ -93,7 +99,78 @@ pub fn strerror(errno: i32) -> String {
         .to_owned()
 }
 
-static MAKE_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+/// The highest GIO error code with a class or member (`IOErrorEnum` goes to 48).
+const CODES: usize = 64;
+
+/// What `_init` hands over: the classes per code and the `IOErrorEnum` members.
+struct Registry {
+    /// `OSError.__new__`, which builds any subclass natively from `(errno, strerror)`.
+    new: Py<PyAny>,
+    /// The class for each code (`giosocket.Error` where no builtin matches).
+    classes: Vec<Py<PyType>>,
+    /// CONNECTION_CLOSED from EPIPE (a `BrokenPipeError`).
+    broken_pipe: Py<PyType>,
+    /// `IOErrorEnum(code)` for each code (the plain int where none).
+    members: Vec<Py<PyAny>>,
+}
+
+static REGISTRY: PyOnceLock<Registry> = PyOnceLock::new();
+
+/// Take the error classes from `giosocket._errors` (called once by `_giosocket._init`):
+/// `base` is `giosocket.Error`, `by_code` maps codes to builtin-compatible subclasses,
+/// `broken_pipe` is CONNECTION_CLOSED's EPIPE class, `members` maps codes to `IOErrorEnum`.
+pub fn init(
+    py: Python<'_>,
+    base: &Bound<'_, PyType>,
+    by_code: &Bound<'_, PyDict>,
+    broken_pipe: &Bound<'_, PyType>,
+    members: &Bound<'_, PyDict>,
+) -> PyResult<()> {
+    let mut classes = Vec::with_capacity(CODES);
+    let mut enum_members = Vec::with_capacity(CODES);
+    for code in 0..CODES as i32 {
+        classes.push(match by_code.get_item(code)? {
+            Some(cls) => cls.cast_into::<PyType>()?.unbind(),
+            None => base.clone().unbind(),
+        });
+        enum_members.push(match members.get_item(code)? {
+            Some(member) => member.unbind(),
+            None => code.into_pyobject(py)?.into_any().unbind(),
+        });
+    }
+    let registry = Registry {
+        new: py.get_type::<PyOSError>().getattr("__new__")?.unbind(),
+        classes,
+        broken_pipe: broken_pipe.clone().unbind(),
+        members: enum_members,
+    };
+    REGISTRY
+        .set(py, registry)
+        .map_err(|_| PyRuntimeError::new_err("giosocket errors are already initialised"))
+}
+
+/// `IOErrorEnum(code)` from the table (the plain int for codes outside it).
+pub fn code_member(py: Python<'_>, code: i32) -> PyResult<Py<PyAny>> {
+    match (REGISTRY.get(py), usize::try_from(code)) {
+        (Some(registry), Ok(at)) if at < CODES => Ok(registry.members[at].clone_ref(py)),
+        _ => Ok(code.into_pyobject(py)?.into_any().unbind()),
+    }
+}
+
+fn build(py: Python<'_>, code: Code, message: String, errno: Option<i32>) -> PyResult<PyErr> {
+    let registry = REGISTRY.get(py).ok_or_else(|| {
+        PyRuntimeError::new_err("giosocket._giosocket used before giosocket was imported")
+    })?;
+    let at = code as usize;
+    let cls = if code == Code::ConnectionClosed && errno == Some(EPIPE) {
+        &registry.broken_pipe
+    } else {
+        &registry.classes[at]
+    };
+    let exc = registry.new.bind(py).call1((cls, errno, message))?;
+    exc.setattr(intern!(py, "code"), &registry.members[at])?;
+    Ok(PyErr::from_value(exc))
+}
 
 /// Build a `giosocket.Error` (right builtin-compatible subclass) for `code`.
 pub fn gio_error(
@@ -102,14 +179,7 @@ pub fn gio_error(
     message: impl Into<String>,
     errno: Option<i32>,
 ) -> PyErr {
-    let message = message.into();
-    let made = MAKE_ERROR
-        .import(py, "giosocket._errors", "_make")
-        .and_then(|make| make.call1((code as i32, message.clone(), errno)));
-    match made {
-        Ok(exc) => PyErr::from_value(exc),
-        Err(_) => PyOSError::new_err((errno.unwrap_or(0), message)),
-    }
+    build(py, code, message.into(), errno).unwrap_or_else(|e| e)
 }
 
 /// A GIO error that carries no errno.
@@ -119,13 +189,6 @@ pub fn error(py: Python<'_>, code: Code, message: impl Into<String>) -> PyErr {
 
 /// An error for a failed syscall: `"{context}: {strerror}"`, code from the errno.
 pub fn os_error(py: Python<'_>, errno: i32, context: &str) -> PyErr {
-    if errno == libc::EAGAIN {
-        // Inside an asyncio step (`Socket._call_nonblocking`) WOULD_BLOCK is the expected
-        // outcome: a cheap marker, never seen by Python code, replaces the full error.
-        if let Some(marker) = crate::aio::quiet_would_block(py) {
-            return marker;
-        }
-    }
     let text = strerror(errno);
     let message = if context.is_empty() {
         text
@@ -151,17 +214,12 @@ pub fn timed_out(py: Python<'_>) -> PyErr {
 }
 
 /// The last OS error number.
-pub fn last_errno() -> i32 {
-    std::io::Error::last_os_error()
-        .raw_os_error()
-        .unwrap_or(libc::EIO)
-}
+pub use crate::sys::last_errno;
 
 /// `_io_error_from_errno(errno) -> IOErrorEnum`: GLib's `g_io_error_from_errno`, exposed
 /// (privately) so tests can compare the mapping with the real GIO.
 #[pyfunction]
 #[pyo3(name = "_io_error_from_errno")]
 pub fn py_io_error_from_errno(py: Python<'_>, errno: i32) -> PyResult<Py<PyAny>> {
-    let code = py.import("giosocket._enums")?.getattr("IOErrorEnum")?;
-    Ok(code.call1((code_from_errno(errno) as i32,))?.unbind())
+    code_member(py, code_from_errno(errno) as i32)
 }

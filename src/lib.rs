@@ -12,6 +12,7 @@ mod cmsg;
 mod connection;
 mod control;
 mod credentials;
+mod engine;
 mod enum_arg;
 mod enums;
 mod error;
@@ -24,12 +25,38 @@ mod options;
 mod socket;
 mod sys;
 mod vectors;
-mod wait;
 
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyType};
+
+/// `_init(...)`: the Python pieces the crate needs, handed over once by
+/// `giosocket/__init__.py` (the native module never imports its own package):
+/// the error classes and `IOErrorEnum` members, the enum classes, the connection factory
+/// and a loader for `giosocket.aio` (imported when a coroutine is first made).
+#[pyfunction]
+#[pyo3(name = "_init", signature = (*, error, error_classes, broken_pipe, codes, enums, create_connection, load_aio))]
+#[allow(clippy::too_many_arguments)]
+fn init(
+    py: Python<'_>,
+    error: &Bound<'_, PyType>,
+    error_classes: &Bound<'_, PyDict>,
+    broken_pipe: &Bound<'_, PyType>,
+    codes: &Bound<'_, PyDict>,
+    enums: &Bound<'_, PyDict>,
+    create_connection: &Bound<'_, PyAny>,
+    load_aio: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    error::init(py, error, error_classes, broken_pipe, codes)?;
+    enums::init(py, enums)?;
+    connection::init(py, create_connection);
+    aio::init(py, load_aio);
+    Ok(())
+}
 
 #[pymodule]
 fn _giosocket(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    sys::fork::watch();
+    m.add_function(wrap_pyfunction!(init, m)?)?;
     m.add_class::<cancellable::Cancellable>()?;
     m.add_class::<address::InetAddress>()?;
     m.add_class::<address::SocketAddress>()?;

@@ -63,7 +63,7 @@ impl Socket {
     fn get_keepalive(&self, py: Python<'_>) -> PyResult<bool> {
         let guard = self.enter(py)?;
         Ok(
-            sys::getsockopt_int(guard.fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE)
+            sys::getsockopt_int(guard.fd, sys::SOL_SOCKET, sys::SO_KEEPALIVE)
                 .map(|v| v != 0)
                 .unwrap_or(false),
         )
@@ -74,8 +74,8 @@ impl Socket {
         let guard = self.enter(py)?;
         sys::setsockopt_int(
             guard.fd,
-            libc::SOL_SOCKET,
-            libc::SO_KEEPALIVE,
+            sys::SOL_SOCKET,
+            sys::SO_KEEPALIVE,
             keepalive as i32,
         )
         .map_err(|e| error::os_error(py, e, "Unable to set keepalive"))
@@ -131,7 +131,8 @@ impl Socket {
             self.check_connect(py)?;
         }
         let guard = self.enter(py)?;
-        let addr = sys::getpeername(guard.fd)
+        let addr = self
+            .remote_address(&guard)
             .map_err(|e| error::os_error(py, e, "could not get remote address"))?;
         sockaddr_to_py(py, &addr)?.ok_or_else(|| {
             error::error(py, Code::Failed, "could not get remote address: no address")

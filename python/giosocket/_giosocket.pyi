@@ -1,7 +1,7 @@
 """Type stubs for giosocket's native module (kept honest by ``python -m mypy.stubtest giosocket``)."""
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, Literal, TypeVar, final, overload
 
 from typing_extensions import Buffer, Self, TypeAlias, disjoint_base
@@ -48,10 +48,10 @@ __all__ = [
     "UnixFDMessage",
     "UnixSocketAddress",
     "_InFlight",
+    "_init",
     "_io_error_from_errno",
 ]
 
-_T = TypeVar("_T")
 _ReadableBuffer: TypeAlias = Buffer | list[int]
 _WritableBuffer: TypeAlias = Buffer
 _AddressLike: TypeAlias = (
@@ -668,23 +668,59 @@ class Socket:
         """`await receive_messages_async(messages, flags=0)`: receive a batch once readable;
         returns how many messages arrived.
         """
-    def _call_nonblocking(self, func: Callable[..., _T], *args: Any) -> _T | None: ...
     def _in_flight(self) -> _InFlight: ...
+    def _aio_registration(self) -> Any: ...
+    def _set_aio_registration(self, registration: Any) -> Any: ...
+    def _try_accept(self, cancellable: Cancellable | None = None) -> Socket | None: ...
+    def _try_connect(
+        self, address: _AddressLike, cancellable: Cancellable | None = None
+    ) -> bool | None: ...
+    def _try_connect_result(self) -> bool | None: ...
+    def _try_condition(self, condition: int) -> bool | None: ...
+    def _try_send(
+        self, buffer: _ReadableBuffer, cancellable: Cancellable | None = None
+    ) -> int | None: ...
+    def _try_send_to(
+        self,
+        address: _AddressLike | None,
+        buffer: _ReadableBuffer,
+        cancellable: Cancellable | None = None,
+    ) -> int | None: ...
+    def _try_receive(self, size: int, cancellable: Cancellable | None = None) -> bytes | None: ...
+    def _try_receive_into(
+        self, buffer: _WritableBuffer, cancellable: Cancellable | None = None
+    ) -> int | None: ...
+    def _try_receive_from(
+        self, size: int, cancellable: Cancellable | None = None
+    ) -> tuple[bytes, SocketAddress | None] | None: ...
 
 @final
 class _InFlight:
-    """Keeps a socket's fd in flight while an event loop waits on it; released once, by
+    """Keeps a socket's fd in flight while an event loop watches it; released once, by
     `release()` or when dropped.
     """
 
     @property
     def fd(self) -> int:
         """The socket fd (stays open until `release()`)."""
-    @property
-    def wake_fd(self) -> int:
-        """An fd that becomes readable when the socket is closed (-1 if unavailable)."""
     def release(self) -> None:
         """End the operation (idempotent); the fd is released here if the socket was closed."""
+
+def _init(
+    *,
+    error: type[BaseException],
+    error_classes: Mapping[int, type[BaseException]],
+    broken_pipe: type[BaseException],
+    codes: Mapping[int, IOErrorEnum],
+    enums: Mapping[str, type],
+    create_connection: Callable[[Socket], SocketConnection],
+    load_aio: Callable[[], object],
+) -> None:
+    """`_init(...)`: the Python pieces the crate needs, handed over once by
+    `giosocket/__init__.py` (the native module never imports its own package):
+    the error classes and `IOErrorEnum` members, the enum classes, the connection factory
+    and a loader for `giosocket.aio` (imported when a coroutine is first made).
+    """
 
 def _io_error_from_errno(errno: int) -> IOErrorEnum:
     """`_io_error_from_errno(errno) -> IOErrorEnum`: GLib's `g_io_error_from_errno`, exposed

@@ -9,13 +9,13 @@ use crate::address::{sockaddr_from_py, sockaddr_to_py, SocketAddress};
 use crate::cancellable::{self, Cancellable};
 use crate::cmsg::{self, ControlBuf};
 use crate::control::udp::{self, UDP_GRO};
+use crate::engine::Budget;
 use crate::enums::{self, Kind};
 use crate::error::{self, last_errno, Code};
 use crate::messages::sockaddr_from_raw;
 use crate::socket::{Socket, DETACH_ABOVE};
 use crate::sys;
 use crate::vectors::{InVecs, OutVecs, Unshared};
-use crate::wait::Budget;
 
 /// GIO's context for send errors.
 pub const SEND_CONTEXT: &str = "Error sending message";
