@@ -26,7 +26,7 @@ from netns import PREFIX, unavailable_reason
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SOURCES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
-FENCE = re.compile(r"^```python\n(.*?)^```$", re.S | re.M)
+FENCE = re.compile(r"^```python\n(.*?)^```$", re.DOTALL | re.MULTILINE)
 MARKER = re.compile(r"<!-- test: (\w+)(?: (.*?))? -->\s*$")
 
 
