@@ -17,6 +17,7 @@ mod enum_arg;
 mod enums;
 mod error;
 mod gsource;
+mod finalize;
 mod io;
 mod lifecycle;
 mod messages;
