@@ -7,9 +7,8 @@ import os
 import socket as pysocket
 from collections.abc import Callable
 
-import pytest
-
 import giosocket as g
+import pytest
 from giosocket import IOErrorEnum, SocketFamily, SocketProtocol, SocketType
 
 
