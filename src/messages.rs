@@ -281,6 +281,7 @@ pub struct InputMessage {
     pub(crate) control_messages: Vec<Py<PyAny>>,
     meta: RecvMeta,
     cache: Option<(Vec<u8>, Py<PyAny>)>,
+    destination_cache: Option<(std::net::IpAddr, Py<PyAny>)>,
 }
 
 // SAFETY: `sockaddr_storage` and the control buffer are plain data owned by the message;
@@ -369,6 +370,7 @@ impl InputMessage {
             control_messages: Vec::new(),
             meta: RecvMeta::NONE,
             cache: None,
+            destination_cache: None,
         })
     }
 
@@ -428,11 +430,19 @@ impl InputMessage {
 
     /// The address the last datagram was sent to (None unless packet info is on).
     #[getter(destination)]
-    fn prop_destination(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        self.meta
-            .destination
-            .map(|ip| inet_address(py, ip))
-            .transpose()
+    fn prop_destination(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        let Some(ip) = self.meta.destination else {
+            return Ok(None);
+        };
+        // A server mostly hears on one address: reuse the object while it does not change.
+        if let Some((cached, obj)) = &self.destination_cache {
+            if *cached == ip {
+                return Ok(Some(obj.clone_ref(py)));
+            }
+        }
+        let obj = inet_address(py, ip)?;
+        self.destination_cache = Some((ip, obj.clone_ref(py)));
+        Ok(Some(obj))
     }
 
     /// Index of the interface the last datagram arrived on (0 unless packet info is on).
@@ -475,12 +485,16 @@ impl InputMessage {
         if let Some((_, addr)) = &self.cache {
             visit.call(addr)?;
         }
+        if let Some((_, addr)) = &self.destination_cache {
+            visit.call(addr)?;
+        }
         Ok(())
     }
 
     fn __clear__(&mut self) {
         self.control_messages.clear();
         self.cache = None;
+        self.destination_cache = None;
         // The held buffers stay valid: `vecs` keeps its own references.
         self.vectors_obj = Python::attach(|py| py.None());
     }
