@@ -294,6 +294,17 @@ pub fn take_fds(data: &[u8]) -> Vec<OwnedFd> {
         .collect()
 }
 
+/// Duplicate `fd` with close-on-exec (for an SCM_RIGHTS message that must own its copies).
+pub fn dup_cloexec(fd: RawFd) -> Result<OwnedFd, i32> {
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) on any integer is safe; the result is checked.
+    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if new < 0 {
+        return Err(crate::sys::last_errno());
+    }
+    // SAFETY: `new` is a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
 /// Destination address and interface of a datagram (IP_PKTINFO / IPV6_PKTINFO).
 pub fn parse_pktinfo(c: &Cmsg<'_>) -> Option<(IpAddr, u32)> {
     match (c.level, c.msg_type) {

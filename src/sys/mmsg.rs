@@ -81,3 +81,59 @@ pub fn mmsg(
     }
     Ok(n)
 }
+
+/// A `msghdr` with every field empty (null pointers, zero lengths).
+pub fn empty_msghdr() -> libc::msghdr {
+    // SAFETY: all-zero is a valid msghdr.
+    unsafe { std::mem::zeroed() }
+}
+
+/// Storage for a received datagram's address (`msg_name`): a `sockaddr_storage`.
+pub struct NameBuf(libc::sockaddr_storage);
+
+impl NameBuf {
+    /// Its size, for `msg_namelen`.
+    pub const CAPACITY: libc::socklen_t =
+        std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+
+    /// Zeroed storage.
+    pub fn new() -> Self {
+        // SAFETY: all-zero is a valid sockaddr_storage.
+        NameBuf(unsafe { std::mem::zeroed() })
+    }
+
+    /// Pointer for `msg_name`.
+    pub fn as_mut_ptr(&mut self) -> *mut libc::c_void {
+        (&mut self.0 as *mut libc::sockaddr_storage).cast()
+    }
+
+    /// The first `len` bytes (what the kernel filled in).
+    pub fn bytes(&self, len: libc::socklen_t) -> &[u8] {
+        let len = (len as usize).min(std::mem::size_of::<libc::sockaddr_storage>());
+        // SAFETY: plain data of sockaddr_storage size; `len` is within it.
+        unsafe {
+            std::slice::from_raw_parts((&self.0 as *const libc::sockaddr_storage).cast::<u8>(), len)
+        }
+    }
+
+    /// The address in the first `len` bytes.
+    pub fn to_sockaddr(&self, len: libc::socklen_t) -> socket2::SockAddr {
+        let bytes = self.bytes(len);
+        let mut storage = socket2::SockAddrStorage::zeroed();
+        // SAFETY: `bytes` is at most sockaddr_storage's size; plain data is copied.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                (&mut storage as *mut socket2::SockAddrStorage).cast::<u8>(),
+                bytes.len(),
+            );
+            socket2::SockAddr::new(storage, bytes.len() as libc::socklen_t)
+        }
+    }
+}
+
+impl Default for NameBuf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
