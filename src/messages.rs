@@ -339,6 +339,7 @@ impl InputMessage {
             name: NameBuf::new(),
             namelen: 0,
             control: if want_control_messages {
+                // As asked: a control buffer too small for what arrives sets MSG_CTRUNC.
                 ControlBuf::with_len(control_size)
             } else {
                 ControlBuf::with_len(METADATA_SPACE)

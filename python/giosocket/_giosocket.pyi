@@ -44,6 +44,7 @@ __all__ = [
     "InetSocketAddress",
     "InputMessage",
     "InputVector",
+    "NativeSocketAddress",
     "OutputMessage",
     "OutputVector",
     "PacketInfoMessage",
@@ -112,6 +113,9 @@ class Cancellable:
     """
 
     def __new__(cls) -> Self: ...
+    @staticmethod
+    def new() -> Cancellable:
+        """GIO's `g_cancellable_new()`: a new, uncancelled cancellable, as the constructor."""
     def cancel(self) -> None:
         """Cancel: every operation waiting with this cancellable wakes and raises CANCELLED, and
         the callbacks given to `connect` run, in this thread (once per cancel; a second
@@ -125,6 +129,22 @@ class Cancellable:
         """Raise `giosocket.Error(CANCELLED)` if cancelled; otherwise return False (GIO's gboolean)."""
     def get_fd(self) -> int:
         """A file descriptor that becomes readable when cancelled (owned by the cancellable)."""
+    def release_fd(self) -> None:
+        """GIO's `g_cancellable_release_fd`: says the caller is done with `get_fd()`'s fd."""
+    def connect(self, callback: Callable[..., object], *args: Any) -> int:
+        """`connect(callback, *args) -> handler id`: call `callback(cancellable, *args)` when
+        cancelled (in the cancelling thread)."""
+    def disconnect(self, handler_id: int) -> None:
+        """Disconnect a callback by the id `connect` returned (0 and unknown ids are ignored)."""
+    def push_current(self) -> None:
+        """Make this the calling thread's current cancellable (`get_current()`), until the
+        matching `pop_current()`."""
+    def pop_current(self) -> None:
+        """Undo the last `push_current()` of this thread; ValueError if this cancellable is not
+        the thread's current one."""
+    @staticmethod
+    def get_current() -> Cancellable | None:
+        """The calling thread's current cancellable (the last `push_current()`), or None."""
 
 @final
 class Credentials:
@@ -133,6 +153,17 @@ class Credentials:
     """
 
     def __new__(cls) -> Self: ...
+    @staticmethod
+    def new() -> Credentials:
+        """GIO's `g_credentials_new()`: the calling process's credentials, as the constructor."""
+    def get_native(self, native_type: int) -> bytes:
+        """The native form: the 12 bytes of a `struct ucred` (pid, uid, gid in host byte order)
+        for `native_type` 1 (GIO's `G_CREDENTIALS_TYPE_LINUX_UCRED`); NOT_SUPPORTED for
+        another type."""
+    def set_native(self, native_type: int, native: _ReadableBuffer) -> None:
+        """Replace all three ids from a native form as `get_native` returns it (GIO's
+        `g_credentials_set_native`); NOT_SUPPORTED for another type, ValueError for a buffer
+        that is not 12 bytes."""
     @property
     def pid(self) -> int:
         """The process id, as stored (0 or -1 when the kernel gave none; see `get_unix_pid`)."""
@@ -260,6 +291,15 @@ class SocketAddress:
     def __hash__(self) -> int: ...
 
 @final
+class NativeSocketAddress(SocketAddress):
+    """An address of a family giosocket does not model (packet, netlink, ...): only the native
+    bytes, as GIO's `GNativeSocketAddress`."""
+
+    def __new__(cls, native: _ReadableBuffer) -> Self: ...
+    def to_string(self) -> str:
+        """GIO's text for an address it cannot print: the type name, `GNativeSocketAddress`."""
+
+@final
 class InetSocketAddress(SocketAddress):
     """An IP address and port (GIO's `GInetSocketAddress`)."""
 
@@ -294,14 +334,18 @@ class InetSocketAddress(SocketAddress):
         """IPv6 scope id (0 for IPv4)."""
     def to_string(self) -> str:
         """GIO's text form: `1.2.3.4:80`, `[::1]:80`, `[fe80::1%2]:80`; without the port (and
-        the brackets) when the port is 0: `1.2.3.4`, `fe80::1%2`.
-        """
+        the brackets) when the port is 0: `1.2.3.4`, `fe80::1%2`."""
 
 @final
 class UnixSocketAddress(SocketAddress):
     """A UNIX-domain socket address (GIO's `GUnixSocketAddress`)."""
 
     def __new__(cls, path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> Self: ...
+    @staticmethod
+    def new(  # type: ignore[override]
+        path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
+    ) -> UnixSocketAddress:
+        """GIO's `g_unix_socket_address_new(path)`: a filesystem path, as the constructor."""
     @staticmethod
     def new_abstract(name: str | bytes) -> UnixSocketAddress:
         """An abstract-namespace address, zero-padded (GIO's deprecated `new_abstract`)."""
@@ -329,6 +373,9 @@ class UnixSocketAddress(SocketAddress):
         """The `UnixSocketAddressType`."""
     def get_is_abstract(self) -> bool:
         """Whether this is an abstract address (GIO's deprecated `get_is_abstract`)."""
+    def to_string(self) -> str:
+        """GIO's text form: `anonymous`, or the path (or abstract name) with every byte that is
+        not printable ASCII written as `\\xNN`."""
 
 @final
 class Socket:
@@ -651,6 +698,19 @@ class Socket:
         `TcpConnection` for IPv4/IPv6 stream sockets, `UnixConnection` for UNIX stream
         sockets, else `SocketConnection`.
         """
+    def _stream_receive_into(
+        self, buffer: _WritableBuffer, cancellable: Cancellable | None = None
+    ) -> int: ...
+    # GLib main loops (needs PyGObject)
+    def create_source(
+        self,
+        condition: int,
+        cancellable: Cancellable | None = None,
+        timeout_us: int | None = None,
+    ) -> Any:
+        """GIO's `g_socket_create_source`: a `GLib.Source` (PyGObject) that calls
+        `callback(socket, condition[, user_data])` (set with `source.set_callback`) when
+        `condition` is possible; the callback returns False to remove the source."""
     # asyncio (giosocket.aio): each mirrors its sync twin and honours `timeout`
     async def condition_wait_async(
         self, condition: int, cancellable: Cancellable | None = None
@@ -933,7 +993,10 @@ class SocketControlMessage:
 class UnixFDMessage(SocketControlMessage):
     """GIO's `GUnixFDMessage` (with the fd list folded in): `UnixFDMessage(fds=())`."""
 
-    def __new__(cls, fds: Iterable[int] = ()) -> Self: ...
+    def __new__(cls, fds: Iterable[int] = ...) -> Self: ...
+    @staticmethod
+    def new() -> UnixFDMessage:
+        """GIO's `g_unix_fd_message_new()`: an empty message (add fds with `append_fd`)."""
     def append_fd(self, fd: int) -> bool:
         """Add a duplicate of `fd` (GIO's `g_unix_fd_message_append_fd`); returns True."""
     def steal_fds(self) -> list[int]:
@@ -952,6 +1015,12 @@ class UnixCredentialsMessage(SocketControlMessage):
     """
 
     def __new__(cls, credentials: Credentials | None = None) -> Self: ...
+    @staticmethod
+    def new() -> UnixCredentialsMessage:
+        """GIO's `g_unix_credentials_message_new()`: a message with this process's credentials."""
+    @staticmethod
+    def new_with_credentials(credentials: Credentials) -> UnixCredentialsMessage:
+        """GIO's `g_unix_credentials_message_new_with_credentials(credentials)`."""
     @staticmethod
     def is_supported() -> bool:
         """Whether passing credentials is supported on this platform (True on Linux)."""
