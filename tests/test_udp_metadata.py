@@ -312,6 +312,27 @@ def test_icmp_port_unreachable_from_the_error_queue(
         sender.receive_message([bytearray(16)], giosocket.MSG_DONTWAIT)
 
 
+def test_pending_error_queue_entry_neither_spins_nor_hangs(sockets: list[Socket]) -> None:
+    """With IP_RECVERR an unread error-queue entry keeps the socket "readable" (POLLERR)
+    while a plain receive has no data: the kernel first reports the error itself, then a
+    blocking receive waits out its timeout quietly instead of spinning on the readiness."""
+    sender = udp(sockets, V4, "127.0.0.1")
+    assert sender.set_receive_errors(True)
+    sender.send_to(("127.0.0.1", closed_port(V4)), b"x")
+    assert sender.condition_timed_wait(giosocket.IOCondition.ERR, 5_000_000)
+    sender.timeout = 0.3
+    with pytest.raises(ConnectionRefusedError):
+        sender.receive(16)  # the socket error the ICMP set (the kernel's behaviour)
+    for _ in range(2):
+        cpu = time.process_time()
+        with pytest.raises(TimeoutError):
+            sender.receive(16)
+        assert time.process_time() - cpu < 0.15, "the wait spun on POLLERR"
+    # the entry is still there to be read
+    _, _, controls = read_error_queue(sender)
+    assert of_type(controls, SocketErrorMessage)
+
+
 # --- GRO as a field -----------------------------------------------------------------------
 
 
