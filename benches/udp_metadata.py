@@ -50,8 +50,7 @@ def python_gro(sock: g.Socket, messages: list[g.InputMessage]) -> tuple[int, flo
     try:
         while True:
             n = sock.receive_messages(messages, g.MSG_DONTWAIT)
-            for i in range(n):
-                m = messages[i]
+            for m in messages[:n]:
                 size = m.bytes_received
                 packets += -(-size // (m.segment_size or size or 1))
     except BlockingIOError:
@@ -83,8 +82,7 @@ def python_batch(
             n = sock.receive_messages(messages, g.MSG_DONTWAIT)
             packets += n
             if read_fields:
-                for i in range(n):
-                    m = messages[i]
+                for m in messages[:n]:
                     if m.destination is not None and m.traffic_class >= 0:
                         seen += 1
     except BlockingIOError:
