@@ -26,9 +26,6 @@ pub const TYPE_DATAGRAM: i32 = 2;
 /// GIO socket types.
 pub const TYPE_SEQPACKET: i32 = 3;
 
-/// Buffers at least this large are copied with the GIL released.
-pub const DETACH_ABOVE: usize = 64 * 1024;
-
 /// GIO's `GSocket`: the OS fd is always non-blocking and close-on-exec; blocking mode is
 /// emulated by the wait engine. Safe to share between threads.
 #[pyclass(frozen, module = "giosocket", skip_from_py_object)]

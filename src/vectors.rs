@@ -11,23 +11,6 @@ use pyo3::types::{PyByteArray, PyBytes, PyList, PyMemoryView, PyTuple};
 
 use crate::buffer::{ReadBuf, WriteBuf};
 
-/// A value holding raw pointers that only ever point into memory kept alive by its owner
-/// (held buffer exports, boxed storage); it may cross `Python::detach`.
-pub struct Unshared<T>(pub T);
-// SAFETY: the pointers inside point to memory owned by the same object or by exports it
-// holds; it is used by one call at a time (guarded by pyo3's borrow flag or by the calling
-// frame), so moving or sharing it between threads cannot create a data race on our side.
-unsafe impl<T> Send for Unshared<T> {}
-// SAFETY: see `Send`; shared access only reads the pointers.
-unsafe impl<T> Sync for Unshared<T> {}
-
-impl<T: Copy> Unshared<T> {
-    /// The value (a method, so closures capture the whole wrapper, not the field).
-    pub fn get(&self) -> T {
-        self.0
-    }
-}
-
 /// A buffer to gather from when sending (GIO's `GOutputVector`). Holds the buffer's export
 /// for its lifetime, so the memory is neither copied nor moved.
 #[pyclass(frozen, module = "giosocket", skip_from_py_object)]

@@ -14,9 +14,9 @@ use crate::cancellable::{self, Cancellable};
 use crate::cmsg::{self, ControlBuf};
 use crate::io::message::{budget_for, msghdr, RECV_CONTEXT, SEND_CONTEXT};
 use crate::messages::{InputMessage, OutputMessage};
-use crate::socket::{Socket, DETACH_ABOVE};
-use crate::sys::mmsg::{mmsg, Dir};
-use crate::vectors::{type_name, Unshared};
+use crate::socket::Socket;
+use crate::sys::mmsg::{Batch, Dir};
+use crate::vectors::type_name;
 
 /// The message objects of a batch call: a list, tuple or iterable of `T` (TypeError naming
 /// `call` and `what` otherwise).
@@ -64,15 +64,13 @@ enum End {
 impl Socket {
     /// The shared GIO batch loop over prepared headers: sendmmsg/recvmmsg (`dir`) until every
     /// message is done, waiting on EAGAIN within the call's budget (`flags` may say
-    /// `MSG_DONTWAIT`; `MSG_WAITFORONE` ends a receive after the first success). `total` is
-    /// the batch's byte count (large batches release the GIL during the syscall). Returns how
-    /// many went and how it ended.
+    /// `MSG_DONTWAIT`; `MSG_WAITFORONE` ends a receive after the first success). The GIL is
+    /// released during each syscall. Returns how many went and how it ended.
     fn batch(
         &self,
         py: Python<'_>,
         dir: Dir,
         hdrs: &mut [libc::mmsghdr],
-        total: usize,
         flags: i32,
         cancellable: Option<&Cancellable>,
     ) -> PyResult<(usize, End)> {
@@ -91,15 +89,8 @@ impl Socket {
             ),
         };
         let budget = budget_for(self.default_budget(), flags);
-        let detach = total >= DETACH_ABOVE;
         let n = hdrs.len();
-        let base = Unshared(hdrs.as_mut_ptr());
-        let op = |fd: i32, done: usize| {
-            // SAFETY: `done < n` inside the loop, so the pointer stays within `hdrs`, which
-            // is borrowed exclusively for this call.
-            let at = unsafe { base.get().add(done) };
-            mmsg(dir, fd, at, n - done, sys_flags)
-        };
+        let mut batch = Batch::new(hdrs);
         if n == 0 {
             // No syscall, but a closed socket (first, as GIO) or a cancelled call still raises.
             self.enter(py)?;
@@ -109,8 +100,8 @@ impl Socket {
         let mut done = 0;
         while done < n {
             // Each round is one `Socket::io` call: it retries on EINTR and waits on EAGAIN.
-            match self.io(py, events, budget, cancellable, context, detach, |fd| {
-                op(fd, done)
+            match self.io(py, events, budget, cancellable, context, true, |fd| {
+                batch.run(dir, fd, done, sys_flags)
             }) {
                 Ok(0) => break,
                 Ok(k) => {
@@ -172,19 +163,17 @@ impl Socket {
                 })
                 .collect::<PyResult<_>>()?;
         }
-        let mut total = 0usize;
         let mut hdrs: Vec<libc::mmsghdr> = Vec::with_capacity(refs.len());
         let mut no_control = ControlBuf::empty();
         for (i, m) in refs.iter().enumerate() {
             let control = controls.get_mut(i).unwrap_or(&mut no_control);
-            total = total.saturating_add(m.vecs.total());
             hdrs.push(libc::mmsghdr {
                 msg_hdr: msghdr(m.address.as_ref(), m.vecs.iov(), control),
                 msg_len: 0,
             });
         }
         let cancel = cancellable::from_arg(&cancellable);
-        let (done, end) = self.batch(py, Dir::Send, &mut hdrs, total, flags, cancel)?;
+        let (done, end) = self.batch(py, Dir::Send, &mut hdrs, flags, cancel)?;
         for (i, m) in refs.iter().enumerate() {
             m.set_bytes_sent(if i < done {
                 hdrs[i].msg_len as usize
@@ -220,19 +209,17 @@ impl Socket {
                 })
             })
             .collect::<PyResult<Vec<_>>>()?;
-        let mut total = 0usize;
         let mut hdrs: Vec<libc::mmsghdr> = Vec::with_capacity(refs.len());
         let inet = matches!(self.family, libc::AF_INET | libc::AF_INET6);
         for m in refs.iter_mut() {
             let m = &mut **m;
-            total = total.saturating_add(m.vecs.total());
             hdrs.push(libc::mmsghdr {
                 msg_hdr: m.recv_hdr(inet),
                 msg_len: 0,
             });
         }
         let cancel = cancellable::from_arg(&cancellable);
-        let (done, end) = self.batch(py, Dir::Recv, &mut hdrs, total, flags, cancel)?;
+        let (done, end) = self.batch(py, Dir::Recv, &mut hdrs, flags, cancel)?;
         // Record every result (taking every received descriptor) before reporting errors.
         let mut first_err = None;
         for (i, m) in refs.iter_mut().take(done).enumerate() {

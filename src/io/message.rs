@@ -11,11 +11,12 @@ use crate::cmsg::{self, ControlBuf};
 use crate::control::udp::{self, UDP_GRO};
 use crate::engine::Budget;
 use crate::enums::{self, Kind};
-use crate::error::{self, last_errno, Code};
-use crate::socket::{Socket, DETACH_ABOVE};
+use crate::error::{self, Code};
+use crate::socket::Socket;
 use crate::sys;
-use crate::sys::mmsg::{self, NameBuf};
-use crate::vectors::{InVecs, OutVecs, Unshared};
+use crate::sys::errno;
+use crate::sys::mmsg::{self, Msg, NameBuf};
+use crate::vectors::{InVecs, OutVecs};
 
 /// GIO's context for send errors.
 pub const SEND_CONTEXT: &str = "Error sending message";
@@ -128,8 +129,8 @@ impl Socket {
             vecs.iov()
         };
         let mut control = cmsg::encode_arg(messages, cmsg::target(to.get(), self.family))?;
-        let hdr = msghdr(to.get(), iov, &mut control);
-        let hdr_ptr = Unshared(&hdr as *const libc::msghdr);
+        let mut hdr = msghdr(to.get(), iov, &mut control);
+        let msg = Msg::new(&mut hdr);
         let budget = budget_for(budget, flags);
         let soft = soft_would_block && !budget.blocks();
         let flags = flags | libc::MSG_NOSIGNAL;
@@ -139,18 +140,14 @@ impl Socket {
             budget,
             cancellable,
             SEND_CONTEXT,
-            vecs.total() >= DETACH_ABOVE,
-            |fd| {
-                // SAFETY: the msghdr points into `to`, `vecs`/`nul` and `control`, all alive
-                // for the whole call.
-                let n = unsafe { libc::sendmsg(fd, hdr_ptr.get(), flags) };
-                if n >= 0 {
-                    Ok(Some(n as usize))
-                } else {
-                    match last_errno() {
-                        libc::EAGAIN if soft => Ok(None),
-                        errno => Err(errno),
-                    }
+            true,
+            move |fd| {
+                // The msghdr points into `to`, `vecs`/`nul` and `control`, all alive for the
+                // whole call.
+                match msg.send(fd, flags) {
+                    Ok(n) => Ok(Some(n)),
+                    Err(errno::EAGAIN) if soft => Ok(None),
+                    Err(errno) => Err(errno),
                 }
             },
         )
@@ -240,14 +237,14 @@ impl Socket {
             iov_base: scratch.as_mut_ptr().cast(),
             iov_len: 1,
         }];
-        let (iov, total) = match &vecs {
-            Some(v) if !v.iov().is_empty() => (v.iov(), v.total()),
-            _ => (&one[..], 1),
+        let iov = match &vecs {
+            Some(v) if !v.iov().is_empty() => v.iov(),
+            _ => &one[..],
         };
         let mut control = ControlBuf::with_len(cmsg::RECV_SPACE);
         let mut name = NameBuf::new();
         let mut hdr = recv_msghdr(&mut name, iov, &mut control);
-        let hdr_ptr = Unshared(&mut hdr as *mut libc::msghdr);
+        let mut msg = Msg::new(&mut hdr);
         let budget = budget_for(self.default_budget(), flags);
         let sys_flags = flags | libc::MSG_CMSG_CLOEXEC;
         let n = self.io(
@@ -256,11 +253,11 @@ impl Socket {
             budget,
             cancellable::from_arg(&cancellable),
             RECV_CONTEXT,
-            total >= DETACH_ABOVE,
+            true,
             |fd| {
-                // SAFETY: the msghdr points into `name`, `vecs`/`scratch` and `control`, all
-                // alive and exclusively ours for the call; only this closure touches `hdr`.
-                sys::count(unsafe { libc::recvmsg(fd, hdr_ptr.get(), sys_flags) })
+                // The msghdr points into `name`, `vecs`/`scratch` and `control`, all alive and
+                // exclusively ours for the call; only this closure touches `hdr`.
+                msg.receive(fd, sys_flags)
             },
         )?;
         let name = (hdr.msg_namelen > 0).then(|| name.to_sockaddr(hdr.msg_namelen));

@@ -33,25 +33,70 @@ pub enum Dir {
     Recv,
 }
 
-/// sendmmsg/recvmmsg of up to `n` messages, or the equivalent sendmsg/recvmsg loop where
-/// the syscall is missing. Same contract either way: Ok(messages done) or Err(errno) when
-/// the first one failed.
-pub fn mmsg(
-    dir: Dir,
-    fd: i32,
-    hdrs: *mut libc::mmsghdr,
-    n: usize,
-    flags: i32,
-) -> Result<usize, i32> {
-    let n = n.min(MAX_PER_CALL);
+/// A batch of message headers lent to the kernel for one call, possibly with the GIL
+/// released (hence `Send`).
+pub struct Batch<'a>(&'a mut [libc::mmsghdr]);
+
+// SAFETY: the headers' pointers lead to buffers the caller keeps alive and unshared for the
+// whole call (held buffer exports, the messages' own storage); only the thread making the
+// syscall touches them meanwhile.
+unsafe impl Send for Batch<'_> {}
+
+impl<'a> Batch<'a> {
+    /// Lend `hdrs` (every pointer in them alive for as long as the batch is used).
+    pub fn new(hdrs: &'a mut [libc::mmsghdr]) -> Self {
+        Batch(hdrs)
+    }
+
+    /// One sendmmsg/recvmmsg over the headers from `from` on (at most the kernel's
+    /// per-call limit); Ok(messages done) or Err(errno) when the first one failed.
+    pub fn run(&mut self, dir: Dir, fd: i32, from: usize, flags: i32) -> Result<usize, i32> {
+        let rest = self.0.get_mut(from..).unwrap_or_default();
+        mmsg(dir, fd, rest, flags)
+    }
+}
+
+/// One message header lent to the kernel for one sendmsg/recvmsg, possibly with the GIL
+/// released (hence `Send`).
+pub struct Msg<'a>(&'a mut libc::msghdr);
+
+// SAFETY: as for `Batch`: the header's pointers lead to memory the caller keeps alive and
+// unshared for the whole call.
+unsafe impl Send for Msg<'_> {}
+
+impl<'a> Msg<'a> {
+    /// Lend `hdr` (every pointer in it alive for as long as the message is used).
+    pub fn new(hdr: &'a mut libc::msghdr) -> Self {
+        Msg(hdr)
+    }
+
+    /// `sendmsg(fd, hdr, flags)`: the bytes sent.
+    pub fn send(&self, fd: i32, flags: i32) -> Result<usize, i32> {
+        // SAFETY: the header and everything it points to are alive (see `new`).
+        super::count(unsafe { libc::sendmsg(fd, &*self.0, flags) })
+    }
+
+    /// `recvmsg(fd, hdr, flags)`: the bytes received (lengths and flags filled in `hdr`).
+    pub fn receive(&mut self, fd: i32, flags: i32) -> Result<usize, i32> {
+        // SAFETY: the header and the writable buffers it points to are alive (see `new`).
+        super::count(unsafe { libc::recvmsg(fd, &mut *self.0, flags) })
+    }
+}
+
+/// sendmmsg/recvmmsg of the messages in `hdrs` (at most the kernel's per-call limit), or
+/// the equivalent sendmsg/recvmsg loop where the syscall is missing. Same contract either
+/// way: Ok(messages done) or Err(errno) when the first one failed.
+fn mmsg(dir: Dir, fd: i32, hdrs: &mut [libc::mmsghdr], flags: i32) -> Result<usize, i32> {
+    let n = hdrs.len().min(MAX_PER_CALL);
     if mmsg_available() {
         let vlen = n as libc::c_uint;
-        // SAFETY: `hdrs` points to `n` initialised mmsghdrs whose buffers (writable ones for
-        // receiving) are alive for the call.
+        let ptr = hdrs.as_mut_ptr();
+        // SAFETY: `ptr` is `hdrs`' first of at least `n` initialised mmsghdrs whose buffers
+        // (writable ones for receiving) are alive for the call.
         let rc = unsafe {
             match dir {
-                Dir::Send => libc::sendmmsg(fd, hdrs, vlen, flags),
-                Dir::Recv => libc::recvmmsg(fd, hdrs, vlen, flags, std::ptr::null_mut()),
+                Dir::Send => libc::sendmmsg(fd, ptr, vlen, flags),
+                Dir::Recv => libc::recvmmsg(fd, ptr, vlen, flags, std::ptr::null_mut()),
             }
         };
         if rc >= 0 {
@@ -64,9 +109,7 @@ pub fn mmsg(
         MMSG.store(2, Relaxed);
     }
     let one_flags = flags & !libc::MSG_WAITFORONE;
-    for i in 0..n {
-        // SAFETY: `i < n`, within the array described above.
-        let m = unsafe { &mut *hdrs.add(i) };
+    for (i, m) in hdrs.iter_mut().take(n).enumerate() {
         // SAFETY: the msghdr's pointers are alive (and writable when receiving) for the call.
         let rc = unsafe {
             match dir {
