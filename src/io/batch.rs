@@ -171,9 +171,9 @@ impl Socket {
             mmsg(dir, fd, at, n - done, sys_flags)
         };
         if n == 0 {
-            // No syscall, but a cancelled call or a closed socket still raises.
-            cancellable::check(py, cancellable)?;
+            // No syscall, but a closed socket (first, as GIO) or a cancelled call still raises.
             self.enter(py)?;
+            cancellable::check(py, cancellable)?;
             return Ok((0, End::Done));
         }
         let mut done = 0;
