@@ -993,7 +993,7 @@ class SocketControlMessage:
 class UnixFDMessage(SocketControlMessage):
     """GIO's `GUnixFDMessage` (with the fd list folded in): `UnixFDMessage(fds=())`."""
 
-    def __new__(cls, fds: Iterable[int] = ...) -> Self: ...
+    def __new__(cls, fds: Iterable[int] = ()) -> Self: ...
     @staticmethod
     def new() -> UnixFDMessage:
         """GIO's `g_unix_fd_message_new()`: an empty message (add fds with `append_fd`)."""
