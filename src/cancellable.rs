@@ -137,7 +137,7 @@ impl Cancellable {
             if this.cancelled.swap(true, Ordering::SeqCst) {
                 return;
             }
-            eventfd::signal(&this.fd);
+            eventfd::signal(this.fd.as_raw_fd());
         }
         let py = slf.py();
         let callbacks: Vec<(Py<PyAny>, Py<PyTuple>)> = lock(&this.handlers)
@@ -159,7 +159,7 @@ impl Cancellable {
     fn reset(&self) {
         let _transition = lock(&self.transition);
         if self.cancelled.swap(false, Ordering::SeqCst) {
-            eventfd::drain(&self.fd);
+            eventfd::drain(self.fd.as_raw_fd());
         }
     }
 

@@ -1,17 +1,22 @@
 //! `Socket.connection_factory_create_connection()` and the stream read the connection classes
 //! use. The connection classes are Python (`giosocket/connection.py`, `io.RawIOBase`
-//! subclasses); the factory method only hands the socket to that module, imported on first use
-//! so the native module never imports it at load time.
+//! subclasses); the factory method only hands the socket to that module's factory, which
+//! `_giosocket._init` received at import.
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 
 use crate::buffer::WriteBuf;
 use crate::cancellable::{self, Cancellable};
+use crate::engine::Budget;
 use crate::socket::Socket;
-use crate::wait::Budget;
 
 static CREATE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// Remember the connection factory (called once by `_init`).
+pub fn init(py: Python<'_>, create: &Bound<'_, PyAny>) {
+    let _ = CREATE.set(py, create.clone().unbind());
+}
 
 #[pymethods]
 impl Socket {
@@ -22,9 +27,11 @@ impl Socket {
     fn connection_factory_create_connection<'py>(
         slf: &Bound<'py, Self>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        CREATE
-            .import(slf.py(), "giosocket.connection", "_create_connection")?
-            .call1((slf,))
+        let py = slf.py();
+        let create = CREATE.get(py).ok_or_else(|| {
+            pyo3::exceptions::PyRuntimeError::new_err("giosocket was not initialised")
+        })?;
+        create.bind(py).call1((slf,))
     }
 
     /// A connection stream's read (GIO's `GSocketInputStream`): receive into `buffer`,
@@ -37,7 +44,7 @@ impl Socket {
         cancellable: Option<Bound<'_, Cancellable>>,
     ) -> PyResult<usize> {
         let out = WriteBuf::new(buffer)?;
-        let (n, _) = self.recv_raw(
+        let received = self.recv_raw(
             py,
             out.ptr(),
             out.len(),
@@ -45,6 +52,7 @@ impl Socket {
             Budget::Forever,
             cancellable::from_arg(&cancellable),
         )?;
-        Ok(n)
+        // A blocking budget never reports "would block".
+        Ok(received.map_or(0, |(n, _)| n))
     }
 }

@@ -347,8 +347,12 @@ fn reject_sourceless_ssm(py: Python<'_>, source_specific: bool, join: bool) -> P
 }
 
 socket_properties! {
+    /// Unicast TTL / hop limit (IP_TTL, IPV6_UNICAST_HOPS; 1..255).
     ttl => (prop_ttl, get_ttl, prop_set_ttl, set_ttl: u32);
+    /// Multicast TTL / hop limit (IP_MULTICAST_TTL, IPV6_MULTICAST_HOPS); default 1.
     multicast_ttl => (prop_multicast_ttl, get_multicast_ttl, prop_set_multicast_ttl, set_multicast_ttl: u32);
+    /// Whether this host's own members receive the multicast datagrams sent (default True).
     multicast_loopback => (prop_multicast_loopback, get_multicast_loopback, prop_set_multicast_loopback, set_multicast_loopback: bool);
+    /// SO_BROADCAST: whether datagrams may be sent to broadcast addresses.
     broadcast => (prop_broadcast, get_broadcast, prop_set_broadcast, set_broadcast: bool);
 }

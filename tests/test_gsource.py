@@ -239,6 +239,8 @@ def test_without_pygobject_it_is_not_supported() -> None:
     assert result.stdout.split() == ["NOT_SUPPORTED", "True"]
 
 
+@pytest.mark.filterwarnings("ignore::ResourceWarning")  # dropping unclosed sockets is the point
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_sources_let_their_socket_go() -> None:
     import gc
     import os

@@ -8,7 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyString};
 use socket2::SockAddr;
 
 use super::{sockaddr_from_bytes, SocketAddress};
@@ -30,21 +30,44 @@ pub struct UnixSocketAddress {
     kind: i32,
 }
 
-/// Path bytes from `str`, `bytes` or `os.PathLike`.
+/// Path bytes from `str`, `bytes` or `os.PathLike` (as `os.fspath`: an exception raised by
+/// `__fspath__` propagates unchanged; only a missing `__fspath__` is a TypeError).
 fn path_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(b.as_bytes().to_vec());
     }
-    let fspath = obj.py().import("os")?.getattr("fsencode")?;
-    let encoded = fspath.call1((obj,)).map_err(|_| {
-        PyTypeError::new_err(format!(
-            "expected str, bytes or os.PathLike for a UNIX socket path, not '{}'",
-            obj.get_type()
-                .name()
-                .map(|n| n.to_string())
-                .unwrap_or_default()
-        ))
-    })?;
+    let py = obj.py();
+    let type_name = |o: &Bound<'_, PyAny>| {
+        o.get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_default()
+    };
+    let path = if obj.is_instance_of::<PyString>() {
+        obj.clone()
+    } else {
+        let fspath = obj
+            .get_type()
+            .getattr(pyo3::intern!(py, "__fspath__"))
+            .map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "expected str, bytes or os.PathLike for a UNIX socket path, not '{}'",
+                    type_name(obj)
+                ))
+            })?;
+        fspath.call1((obj,))?
+    };
+    if let Ok(b) = path.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    if !path.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(format!(
+            "expected {}.__fspath__() to return str or bytes, not '{}'",
+            type_name(obj),
+            type_name(&path)
+        )));
+    }
+    let encoded = py.import("os")?.getattr("fsencode")?.call1((path,))?;
     Ok(encoded.cast::<PyBytes>()?.as_bytes().to_vec())
 }
 
