@@ -382,7 +382,7 @@ impl Socket {
     ) -> PyResult<bool> {
         let addr: SockAddr = sockaddr_from_py(address)?;
         let cancel = cancellable::from_arg(&cancellable);
-        match self.start_connect(py, addr, self.default_budget(), cancel)? {
+        match self.start_connect(py, addr, cancel)? {
             Connect::Done => Ok(true),
             Connect::InProgress => self.finish_connect(py, self.default_budget(), cancel),
             Connect::WouldBlock => Err(error::os_error(py, errno::EAGAIN, "")),
@@ -507,7 +507,7 @@ pub(crate) enum Connect {
     Done,
     /// Connecting in the background: wait for OUT, then read SO_ERROR.
     InProgress,
-    /// EAGAIN (a full UNIX listen backlog) in a non-blocking budget: try again later.
+    /// EAGAIN (a full UNIX listen backlog): WOULD_BLOCK, or try again when writable (asyncio).
     WouldBlock,
 }
 
@@ -545,14 +545,16 @@ impl Socket {
 
     /// Issue `connect(2)` once (GIO remembers `addr` as the remote address first). EINTR
     /// means the connect goes on in the background (CPython's `internal_connect`: issuing
-    /// it again would fail with EALREADY); EAGAIN waits within `budget` and retries.
+    /// it again would fail with EALREADY). EAGAIN (a full UNIX listen backlog) is reported,
+    /// never waited for: GIO's blocking connect fails with WOULD_BLOCK there, and only the
+    /// asyncio path retries it.
     pub(crate) fn start_connect(
         &self,
         py: Python<'_>,
         addr: SockAddr,
-        budget: Budget,
         cancellable: Option<&Cancellable>,
     ) -> PyResult<Connect> {
+        let budget = Budget::NonBlocking;
         let result =
             self.io_value(
                 py,

@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import socket
 import threading
+import time
 from collections.abc import Coroutine
 from typing import Any, Callable, TypeVar
 
@@ -169,3 +171,157 @@ def test_timeout_is_per_call_not_per_wait(run: Runner[Any]) -> None:
     assert 0.29 <= elapsed < 0.4
     client.close()
     server.close()
+
+
+def test_an_operation_done_before_the_cancellation_lands_is_delivered(run: Runner[Any]) -> None:
+    """The readiness callback took the datagram; the task is cancelled in the same loop
+    round: the datagram is the task's result, not lost."""
+    rx = giosocket.Socket(giosocket.SocketFamily.IPV4, giosocket.SocketType.DATAGRAM)
+    rx.bind(("127.0.0.1", 0), False)
+    a, b = socket.socketpair()
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+    async def main() -> bytes:
+        loop = asyncio.get_running_loop()
+        task = asyncio.ensure_future(rx.receive_async(100))
+        await asyncio.sleep(0.05)  # waiting through the registration
+
+        def canceller() -> None:
+            b.recv(10)
+            task.cancel()
+
+        loop.add_reader(b.fileno(), canceller)
+        tx.sendto(b"precious", ("127.0.0.1", rx.local_address.port))
+        a.send(b"x")
+        try:
+            return await task
+        finally:
+            loop.remove_reader(b.fileno())
+
+    assert run(main()) == b"precious"
+    rx.close()
+    for s in (a, b, tx):
+        s.close()
+
+
+def test_a_condition_waiter_does_not_hold_back_a_receive(run: Runner[Any]) -> None:
+    client, server = connected_tcp(timeout=0)
+
+    async def main() -> bytes:
+        hup = asyncio.ensure_future(client.condition_wait_async(giosocket.IOCondition.HUP))
+        await asyncio.sleep(0.01)
+        receive = asyncio.ensure_future(client.receive_async(100))
+        await asyncio.sleep(0.01)
+        server.send(b"data")
+        try:
+            return await asyncio.wait_for(asyncio.shield(receive), 1.0)
+        finally:
+            hup.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await hup
+
+    assert run(main()) == b"data"
+    client.close()
+    server.close()
+
+
+def _full_unix_backlog(tmp: str) -> tuple[str, list[giosocket.Socket]]:
+    path = os.path.join(tmp, "listener")
+    listener = giosocket.Socket(giosocket.SocketFamily.UNIX, giosocket.SocketType.STREAM)
+    listener.bind(path, False)
+    listener.listen_backlog = 0
+    listener.listen()
+    held = [listener]
+    for _ in range(64):
+        c = giosocket.Socket(giosocket.SocketFamily.UNIX, giosocket.SocketType.STREAM)
+        c.blocking = False
+        held.append(c)
+        try:
+            c.connect(path)
+        except BlockingIOError:
+            return path, held
+    raise AssertionError("the backlog never filled")
+
+
+def test_connect_to_a_full_unix_backlog(run: Runner[Any], tmp_path: Any) -> None:
+    path, held = _full_unix_backlog(str(tmp_path))
+    try:
+        sync = giosocket.Socket(giosocket.SocketFamily.UNIX, giosocket.SocketType.STREAM)
+        sync.timeout = 0.5
+        with sync, pytest.raises(BlockingIOError):  # GIO: WOULD_BLOCK at once, no wait
+            sync.connect(path)
+        waiting = giosocket.Socket(giosocket.SocketFamily.UNIX, giosocket.SocketType.STREAM)
+        waiting.timeout = 0.3
+
+        async def main() -> tuple[float, float]:
+            loop = asyncio.get_running_loop()
+            start, cpu = loop.time(), time.process_time()
+            with pytest.raises(TimeoutError):
+                await waiting.connect_async(path)
+            return loop.time() - start, time.process_time() - cpu
+
+        with waiting:
+            elapsed, cpu = run(main())
+        assert 0.29 <= elapsed < 0.4
+        assert cpu < 0.2 * elapsed
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_a_loop_left_open_does_not_keep_the_socket(run: Runner[Any]) -> None:
+    rx = giosocket.Socket(giosocket.SocketFamily.IPV4, giosocket.SocketType.DATAGRAM)
+    rx.bind(("127.0.0.1", 0), False)
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    first = asyncio.new_event_loop()
+    try:
+
+        async def times_out() -> None:
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(rx.receive_async(100), 0.05)
+
+        first.run_until_complete(times_out())  # stays open, not running
+
+        async def receives() -> bytes:
+            asyncio.get_running_loop().call_later(
+                0.05, tx.sendto, b"hi", ("127.0.0.1", rx.local_address.port)
+            )
+            return await asyncio.wait_for(rx.receive_async(100), 2)
+
+        assert run(receives()) == b"hi"
+    finally:
+        first.close()
+        rx.close()
+        tx.close()
+
+
+def test_a_socket_waited_on_by_another_loop_is_refused() -> None:
+    rx = giosocket.Socket(giosocket.SocketFamily.IPV4, giosocket.SocketType.DATAGRAM)
+    rx.bind(("127.0.0.1", 0), False)
+    started = threading.Event()
+    outcome: list[object] = []
+
+    async def waits_in_thread() -> None:
+        task = asyncio.ensure_future(rx.receive_async(10))
+        await asyncio.sleep(0.01)
+        started.set()
+        try:
+            outcome.append(await asyncio.wait_for(task, 2))
+        except BaseException as exc:  # noqa: BLE001 - recorded for the assertion
+            outcome.append(exc)
+
+    thread = threading.Thread(target=asyncio.run, args=(waits_in_thread(),))
+    thread.start()
+    assert started.wait(5)
+
+    async def second_loop() -> None:
+        with pytest.raises(RuntimeError, match="another event loop"):
+            await rx.receive_async(10)
+
+    asyncio.run(second_loop())
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    tx.sendto(b"first loop", ("127.0.0.1", rx.local_address.port))
+    thread.join(5)
+    assert outcome == [b"first loop"]
+    tx.close()
+    rx.close()

@@ -5,7 +5,7 @@
 //! owned by the message until `steal_fds()`. Whatever the message still owns is closed when
 //! it is dropped, so an unread message never leaks descriptors.
 
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::Mutex;
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -30,17 +30,8 @@ fn dup_cloexec(py: Python<'_>, fd: i64) -> PyResult<OwnedFd> {
         .ok()
         .filter(|f| *f >= 0)
         .ok_or_else(|| PyValueError::new_err(format!("invalid file descriptor {fd}")))?;
-    // SAFETY: fcntl(F_DUPFD_CLOEXEC) on any integer is safe; the result is checked.
-    let new = unsafe { libc::fcntl(raw, libc::F_DUPFD_CLOEXEC, 0) };
-    if new < 0 {
-        return Err(error::os_error(
-            py,
-            error::last_errno(),
-            "Error duplicating file descriptor",
-        ));
-    }
-    // SAFETY: `new` is a fresh descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+    crate::sys::cmsg::dup_cloexec(raw)
+        .map_err(|e| error::os_error(py, e, "Error duplicating file descriptor"))
 }
 
 impl UnixFDMessage {

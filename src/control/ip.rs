@@ -7,7 +7,6 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
 
 use super::SocketControlMessage;
 use crate::address::{ip_from_py, InetAddress};
@@ -143,16 +142,6 @@ impl PacketInfoMessage {
         self.interface_index
     }
 
-    /// Size of the serialized data (12 for IPv4, 20 for IPv6).
-    fn get_size(&self) -> usize {
-        self.payload().len()
-    }
-
-    /// The native `in_pktinfo` / `in6_pktinfo`.
-    fn serialize<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.payload())
-    }
-
     fn __repr__(&self) -> String {
         let show = |ip: Option<IpAddr>| ip.map_or("None".to_string(), |i| i.to_string());
         format!(
@@ -245,16 +234,6 @@ impl TrafficClassMessage {
         self.value >> 2
     }
 
-    /// Size of the serialized data (1 for IP_TOS, 4 for IPV6_TCLASS).
-    fn get_size(&self) -> usize {
-        self.payload().len()
-    }
-
-    /// The native payload (a byte for IP_TOS, an int for IPV6_TCLASS).
-    fn serialize<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.payload())
-    }
-
     fn __repr__(&self) -> String {
         format!(
             "<giosocket.TrafficClassMessage value={:#04x} ecn={} dscp={}>",
@@ -317,16 +296,6 @@ impl TimestampMessage {
         self.ns as f64 / 1e9
     }
 
-    /// Size of the serialized data (a `struct timespec`).
-    fn get_size(&self) -> usize {
-        std::mem::size_of::<libc::timespec>()
-    }
-
-    /// The native `struct timespec`.
-    fn serialize<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.payload())
-    }
-
     fn __repr__(&self) -> String {
         format!("<giosocket.TimestampMessage ns={}>", self.ns)
     }
@@ -342,6 +311,10 @@ pub struct DropCountMessage {
 }
 
 impl DropCountMessage {
+    fn payload(&self) -> [u8; 4] {
+        self.count.to_ne_bytes()
+    }
+
     fn init(count: u32) -> PyClassInitializer<Self> {
         PyClassInitializer::from(SocketControlMessage::header(
             libc::SOL_SOCKET,
@@ -373,17 +346,31 @@ impl DropCountMessage {
         self.count
     }
 
-    /// Size of the serialized data (4).
-    fn get_size(&self) -> usize {
-        4
-    }
-
-    /// The counter as a native u32.
-    fn serialize<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.count.to_ne_bytes())
-    }
-
     fn __repr__(&self) -> String {
         format!("<giosocket.DropCountMessage count={}>", self.count)
     }
 }
+
+super::payload_methods!(
+    PacketInfoMessage,
+    "Size of the serialized data (12 for IPv4, 20 for IPv6).",
+    "The native `in_pktinfo` / `in6_pktinfo`."
+);
+
+super::payload_methods!(
+    TrafficClassMessage,
+    "Size of the serialized data (1 for IP_TOS, 4 for IPV6_TCLASS).",
+    "The native payload (a byte for IP_TOS, an int for IPV6_TCLASS)."
+);
+
+super::payload_methods!(
+    TimestampMessage,
+    "Size of the serialized data (a `struct timespec`).",
+    "The native `struct timespec`."
+);
+
+super::payload_methods!(
+    DropCountMessage,
+    "Size of the serialized data (4).",
+    "The counter as a native u32."
+);

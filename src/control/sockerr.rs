@@ -4,7 +4,6 @@
 //! the error ("port unreachable from 192.0.2.1") instead of a bare errno on the next call.
 
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
 use socket2::SockAddr;
 
 use super::SocketControlMessage;
@@ -198,16 +197,6 @@ impl SocketErrorMessage {
         err.into_value(py).into_any()
     }
 
-    /// Size of the serialized data (`sock_extended_err` plus the offender address).
-    fn get_size(&self) -> usize {
-        self.payload().len()
-    }
-
-    /// The native `sock_extended_err` followed by the offender's `sockaddr`.
-    fn serialize<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.payload())
-    }
-
     fn __repr__(&self) -> String {
         format!(
             "<giosocket.SocketErrorMessage errno={} origin={} type={} code={} ({})>",
@@ -240,3 +229,9 @@ impl SocketErrorMessage {
         out
     }
 }
+
+super::payload_methods!(
+    SocketErrorMessage,
+    "Size of the serialized data (`sock_extended_err` plus the offender address).",
+    "The native `sock_extended_err` followed by the offender's `sockaddr`."
+);

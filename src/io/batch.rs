@@ -6,87 +6,17 @@
 //! missing (ENOSYS), or when the environment variable `GIOSOCKET_NO_MMSG=1` is set (to test
 //! that path), a sendmsg/recvmsg loop with the same semantics is used.
 
-use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
-
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
 use crate::cancellable::{self, Cancellable};
 use crate::cmsg::{self, ControlBuf};
-use crate::error::last_errno;
 use crate::io::message::{budget_for, msghdr, RECV_CONTEXT, SEND_CONTEXT};
 use crate::messages::{InputMessage, OutputMessage};
 use crate::socket::{Socket, DETACH_ABOVE};
+use crate::sys::mmsg::{mmsg, Dir};
 use crate::vectors::{type_name, Unshared};
-
-/// The kernel's per-call limit (UIO_MAXIOV).
-const MAX_PER_CALL: usize = 1024;
-
-/// 0 = unknown, 1 = use sendmmsg/recvmmsg, 2 = loop (ENOSYS or forced).
-static MMSG: AtomicU8 = AtomicU8::new(0);
-
-fn mmsg_available() -> bool {
-    match MMSG.load(Relaxed) {
-        1 => true,
-        2 => false,
-        _ => {
-            let forced = std::env::var_os("GIOSOCKET_NO_MMSG").is_some_and(|v| v == "1");
-            MMSG.store(if forced { 2 } else { 1 }, Relaxed);
-            !forced
-        }
-    }
-}
-
-/// Which way a batch goes.
-#[derive(Clone, Copy)]
-enum Dir {
-    Send,
-    Recv,
-}
-
-/// sendmmsg/recvmmsg of up to `n` messages, or the equivalent sendmsg/recvmsg loop where
-/// the syscall is missing. Same contract either way: Ok(messages done) or Err(errno) when
-/// the first one failed.
-fn mmsg(dir: Dir, fd: i32, hdrs: *mut libc::mmsghdr, n: usize, flags: i32) -> Result<usize, i32> {
-    let n = n.min(MAX_PER_CALL);
-    if mmsg_available() {
-        let vlen = n as libc::c_uint;
-        // SAFETY: `hdrs` points to `n` initialised mmsghdrs whose buffers (writable ones for
-        // receiving) are alive for the call.
-        let rc = unsafe {
-            match dir {
-                Dir::Send => libc::sendmmsg(fd, hdrs, vlen, flags),
-                Dir::Recv => libc::recvmmsg(fd, hdrs, vlen, flags, std::ptr::null_mut()),
-            }
-        };
-        if rc >= 0 {
-            return Ok(rc as usize);
-        }
-        let errno = last_errno();
-        if errno != libc::ENOSYS {
-            return Err(errno);
-        }
-        MMSG.store(2, Relaxed);
-    }
-    let one_flags = flags & !libc::MSG_WAITFORONE;
-    for i in 0..n {
-        // SAFETY: `i < n`, within the array described above.
-        let m = unsafe { &mut *hdrs.add(i) };
-        // SAFETY: the msghdr's pointers are alive (and writable when receiving) for the call.
-        let rc = unsafe {
-            match dir {
-                Dir::Send => libc::sendmsg(fd, &m.msg_hdr, one_flags),
-                Dir::Recv => libc::recvmsg(fd, &mut m.msg_hdr, one_flags),
-            }
-        };
-        if rc < 0 {
-            return if i == 0 { Err(last_errno()) } else { Ok(i) };
-        }
-        m.msg_len = rc as libc::c_uint;
-    }
-    Ok(n)
-}
 
 /// The message objects of a batch call: a list, tuple or iterable of `T` (TypeError naming
 /// `call` and `what` otherwise).

@@ -12,9 +12,9 @@ use crate::control::udp::{self, UDP_GRO};
 use crate::engine::Budget;
 use crate::enums::{self, Kind};
 use crate::error::{self, last_errno, Code};
-use crate::messages::sockaddr_from_raw;
 use crate::socket::{Socket, DETACH_ABOVE};
 use crate::sys;
+use crate::sys::mmsg::{self, NameBuf};
 use crate::vectors::{InVecs, OutVecs, Unshared};
 
 /// GIO's context for send errors.
@@ -71,8 +71,7 @@ pub fn msghdr(
     iov: &[libc::iovec],
     control: &mut ControlBuf,
 ) -> libc::msghdr {
-    // SAFETY: all-zero is a valid msghdr (null pointers, zero lengths).
-    let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
+    let mut hdr = mmsg::empty_msghdr();
     if let Some(addr) = name {
         hdr.msg_name = addr.as_ptr() as *mut libc::c_void;
         hdr.msg_namelen = addr.len();
@@ -90,13 +89,13 @@ pub fn msghdr(
 
 /// A receiving `msghdr`: `msghdr` with the sender's address going to `name`.
 pub fn recv_msghdr(
-    name: &mut libc::sockaddr_storage,
+    name: &mut NameBuf,
     iov: &[libc::iovec],
     control: &mut ControlBuf,
 ) -> libc::msghdr {
     let mut hdr = msghdr(None, iov, control);
-    hdr.msg_name = (name as *mut libc::sockaddr_storage).cast();
-    hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    hdr.msg_name = name.as_mut_ptr();
+    hdr.msg_namelen = NameBuf::CAPACITY;
     hdr
 }
 
@@ -246,8 +245,7 @@ impl Socket {
             _ => (&one[..], 1),
         };
         let mut control = ControlBuf::with_len(cmsg::RECV_SPACE);
-        // SAFETY: all-zero is a valid sockaddr_storage.
-        let mut name: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        let mut name = NameBuf::new();
         let mut hdr = recv_msghdr(&mut name, iov, &mut control);
         let hdr_ptr = Unshared(&mut hdr as *mut libc::msghdr);
         let budget = budget_for(self.default_budget(), flags);
@@ -265,7 +263,7 @@ impl Socket {
                 sys::count(unsafe { libc::recvmsg(fd, hdr_ptr.get(), sys_flags) })
             },
         )?;
-        let name = (hdr.msg_namelen > 0).then(|| sockaddr_from_raw(&name, hdr.msg_namelen));
+        let name = (hdr.msg_namelen > 0).then(|| name.to_sockaddr(hdr.msg_namelen));
         // Take the descriptors first: nothing after this may leak them.
         let messages = cmsg::decode(py, &control, hdr.msg_controllen, name.as_ref())?;
         let list = PyList::new(py, messages)?.unbind();

@@ -10,10 +10,12 @@ compile_error!(
 );
 
 pub mod addr;
+pub mod cmsg;
 pub mod creds;
 pub mod errno;
 pub mod eventfd;
 pub mod fork;
+pub mod mmsg;
 pub mod multicast;
 pub mod net;
 pub mod poll;
@@ -143,4 +145,3 @@ pub fn getsockname(fd: RawFd) -> Result<SockAddr, i32> {
 pub fn getpeername(fd: RawFd) -> Result<SockAddr, i32> {
     name_of(fd, true)
 }
-pub mod cmsg;
