@@ -12,10 +12,12 @@ Scenarios, each on the default asyncio loop and on uvloop (when installed), all 
   an asyncio Protocol over the loop's own transport.
 - udp_echo: 64 B UDP echo, both ends in the loop: giosocket ``*_async``; ``loop.sock_recvfrom``/
   ``sock_sendto``; the loop's own datagram transport; giosocket's DatagramTransport.
-- flood: 64 B datagrams from a native sender in another process (``sendmmsg``-speed GSO
-  bursts): ``loop.sock_recv_into``; ``receive_into_async``; ``receive_messages_async`` x64;
-  giosocket's transport (``datagram_received``, and ``datagrams_received`` batches); the loop's
-  own DatagramProtocol.
+- flood: 64 B datagrams from a native sender in another process sending GSO bursts of 64 (a
+  receiver with UDP GRO, as giosocket's transport, may get each burst in one slot):
+  ``loop.sock_recv_into``; ``receive_into_async``; ``receive_messages_async`` x64; giosocket's
+  transport (``datagram_received``, and ``datagrams_received`` batches); the loop's own
+  DatagramProtocol.
+- flood_mmsg: the same with a ``sendmmsg`` sender (separate datagrams: GRO cannot help).
 - burst: a task sends 64 datagrams of 64 B per loop tick through a transport to a socket that
   never reads (the kernel drops the excess): the loop's own transport, giosocket's.
 
@@ -348,16 +350,20 @@ import socket, sys
 import giosocket._giosocket as native
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 print("ready", flush=True)
-native._bench_udp_send(s.fileno(), ("127.0.0.1", int(sys.argv[1])), 64, "gso", 64, float(sys.argv[2]))
+native._bench_udp_send(s.fileno(), ("127.0.0.1", int(sys.argv[1])), 64, sys.argv[3], 64, float(sys.argv[2]))
 """
 
 
 class Flood:
-    """A native sender in another process flooding ``port`` for ``seconds``."""
+    """A native sender in another process flooding ``port`` for ``seconds``.
 
-    def __init__(self, port: int, seconds: float) -> None:
+    ``mode`` "gso": 64 datagrams per send as one UDP GSO buffer (a receiver with UDP GRO may
+    get them as one); "sendmmsg": 64 separate datagrams per send.
+    """
+
+    def __init__(self, port: int, seconds: float, mode: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", _SENDER, str(port), str(seconds)],
+            [sys.executable, "-c", _SENDER, str(port), str(seconds), mode],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -380,14 +386,14 @@ async def _first_datagram(ready: asyncio.Event) -> None:
     await asyncio.wait_for(ready.wait(), 10)
 
 
-def flood_loop(receive: str) -> Contender:
+def flood_loop(receive: str, mode: str = "gso") -> Contender:
     """A receive loop: 'sock_recv_into', 'receive_into_async' or 'receive_messages_async'."""
 
     async def run(seconds: float) -> Result:
         loop = asyncio.get_running_loop()
         raw = _flood_socket()
         port = raw.getsockname()[1]
-        flood = Flood(port, seconds + 10)
+        flood = Flood(port, seconds + 10, mode)
         window = Window()
         try:
             buf = bytearray(2048)
@@ -442,11 +448,11 @@ class _BatchCounter(_Counter):
         self.ready.set()
 
 
-def flood_transport(giosocket: bool, batch_callback: bool = False) -> Contender:
+def flood_transport(giosocket: bool, batch_callback: bool = False, mode: str = "gso") -> Contender:
     async def run(seconds: float) -> Result:
         loop = asyncio.get_running_loop()
         raw = _flood_socket()
-        flood = Flood(raw.getsockname()[1], seconds + 10)
+        flood = Flood(raw.getsockname()[1], seconds + 10, mode)
         make = gaio.create_datagram_endpoint if giosocket else loop.create_datagram_endpoint
         transport, counter = await make(_BatchCounter if batch_callback else _Counter, sock=raw)
         try:
@@ -557,6 +563,31 @@ SCENARIOS: dict[str, tuple[str, list[tuple[str, Contender]], list[tuple[str, str
                 "receive_into_async / loop.sock_recv_into",
                 "receive_into_async",
                 "loop.sock_recv_into",
+            ),
+        ],
+    ),
+    "flood_mmsg": (
+        "UDP flood receive, 64 B from a native sendmmsg sender: no GSO, so no GRO (datagrams/s)",
+        [
+            ("receive_messages_async x64", flood_loop("receive_messages_async", "sendmmsg")),
+            ("loop's DatagramProtocol", flood_transport(False, mode="sendmmsg")),
+            ("giosocket transport", flood_transport(True, mode="sendmmsg")),
+            (
+                "giosocket transport, datagrams_received",
+                flood_transport(True, True, mode="sendmmsg"),
+            ),
+        ],
+        [
+            ("giosocket transport / loop's", "giosocket transport", "loop's DatagramProtocol"),
+            (
+                "giosocket transport (batch cb) / loop's",
+                "giosocket transport, datagrams_received",
+                "loop's DatagramProtocol",
+            ),
+            (
+                "receive_messages_async x64 / loop's",
+                "receive_messages_async x64",
+                "loop's DatagramProtocol",
             ),
         ],
     ),

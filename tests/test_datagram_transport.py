@@ -559,3 +559,33 @@ def test_sendto_rejects_what_asyncio_rejects(loop_kind: str) -> None:
         assert proto.events == [("made",), ("lost", None)]
 
     _run(loop_kind, main())
+
+
+def test_gso_sender_gives_the_same_datagrams_as_asyncio(loop_kind: str) -> None:
+    """A sender's UDP GSO burst may reach giosocket's transport as one GRO slot; it must still
+    arrive as the separate datagrams asyncio's transport reports (last one shorter)."""
+    if not giosocket.UdpSegmentMessage.is_supported():
+        pytest.skip("no UDP GSO on this kernel")
+
+    async def scenario(make: Make) -> list[Any]:
+        transport, proto = await make(Recorder, local_addr=("127.0.0.1", 0))
+        with giosocket.Socket(giosocket.SocketFamily.IPV4, giosocket.SocketType.DATAGRAM) as raw:
+            raw.bind(("127.0.0.1", 0), False)
+            proto.names[raw.get_local_address().port] = "sender"
+            payload = b"".join(b"%07d|" % i for i in range(45)) + b"tail"  # 45 x 8 B + 4 B
+            for _ in range(3):
+                raw.send_message(
+                    transport.get_extra_info("sockname"),
+                    [payload],
+                    [giosocket.UdpSegmentMessage(8)],
+                )
+            await proto.wait_for(3 * 46)
+        transport.close()
+        await proto.lost
+        return proto.events
+
+    own, mine = both(loop_kind, scenario)
+    assert mine == own
+    assert own[1] == ("data", b"0000000|", ("127.0.0.1", "sender"))
+    assert own[46] == ("data", b"tail", ("127.0.0.1", "sender"))
+    assert len(own) == 3 * 46 + 2

@@ -26,7 +26,7 @@ import logging
 import mmap
 import os
 import socket as _socket
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, cast
 
 from ._enums import SocketFamily, UnixSocketAddressType
 from ._giosocket import (
@@ -79,6 +79,27 @@ def _gso_message(dest: SocketAddress | None, vectors: list[bytes], size: int) ->
     if control is None:
         control = _segment_messages[size] = UdpSegmentMessage(size)
     return OutputMessage(dest, vectors, [control])
+
+
+# GRO segment size of a received message: a native field where giosocket has it, else the
+# UDP_GRO control message.
+_FAST_SEGMENT_FIELD = hasattr(InputMessage, "segment_size")
+
+
+def _segment_size(message: InputMessage) -> int:
+    if _FAST_SEGMENT_FIELD:
+        return int(cast(Any, message).segment_size)
+    for control in message.control_messages:
+        if isinstance(control, UdpSegmentMessage):
+            return control.segment_size
+    return 0
+
+
+def _enable_gro(sock: Socket) -> bool:
+    try:
+        return bool(sock.set_udp_gro(True))
+    except OSError:
+        return False  # not on this kernel: datagrams arrive one per slot
 
 
 def _host_string(host: str, scope_id: int) -> str:
@@ -183,13 +204,23 @@ class DatagramTransport(asyncio.DatagramTransport):
         self._protocol: asyncio.BaseProtocol = protocol
         self._batch_callback: _BatchCallback | None = None
         self.set_protocol(protocol)
+        inet_udp = self._family in (_socket.AF_INET, _socket.AF_INET6) and int(sock.protocol) in (
+            0,
+            _socket.IPPROTO_UDP,
+        )
+        self._gso_limit = 65535 if inet_udp and UdpSegmentMessage.is_supported() else 0
         # Receiving: one anonymous mapping holds every slot; pages are touched only as
-        # datagrams land in them.
+        # datagrams land in them. With UDP GRO the kernel may hand several datagrams of one
+        # sender as one slot (segment size given): they are split again before delivery.
         slot = _UNIX_SLOT if self._family == _socket.AF_UNIX else _INET_SLOT
         self._slot = slot
         self._area = mmap.mmap(-1, slot * batch)
         view = memoryview(self._area)
-        self._inputs = [InputMessage([view[i * slot : (i + 1) * slot]]) for i in range(batch)]
+        self._gro = inet_udp and _enable_gro(sock)
+        control = self._gro and not _FAST_SEGMENT_FIELD
+        self._inputs = [
+            InputMessage([view[i * slot : (i + 1) * slot]], control, 64) for i in range(batch)
+        ]
         self._from_cache: dict[SocketAddress, _PyAddress] = {}
         # Sending
         # Runs of datagrams, each one future message: (destination, segment size, datagrams).
@@ -210,11 +241,6 @@ class DatagramTransport(asyncio.DatagramTransport):
         self._high_water = 64 * 1024
         self._low_water = 16 * 1024
         self._protocol_paused = False
-        inet_udp = self._family in (_socket.AF_INET, _socket.AF_INET6) and int(sock.protocol) in (
-            0,
-            _socket.IPPROTO_UDP,
-        )
-        self._gso_limit = 65535 if inet_udp and UdpSegmentMessage.is_supported() else 0
         # State, as asyncio's _SelectorTransport
         self._closing = False
         self._conn_lost = 0
@@ -334,13 +360,20 @@ class DatagramTransport(asyncio.DatagramTransport):
             if self._batch_callback is not None:
                 self._deliver_batch(inputs, count)
                 return
-            area, slot, peer = self._area, self._slot, self._peer
+            area, slot, peer, gro = self._area, self._slot, self._peer, self._gro
             for i in range(count):
                 message = inputs[i]
                 size = message.bytes_received
                 if size >= slot and self._truncated(message):
                     continue
                 start = i * slot
+                if gro:
+                    segment = _segment_size(message)
+                    if segment and size > segment:
+                        self._deliver_segments(message, start, size, segment)
+                        if self._closing:
+                            break
+                        continue
                 try:
                     self._protocol.datagram_received(  # type: ignore[attr-defined]
                         area[start : start + size],
@@ -354,6 +387,20 @@ class DatagramTransport(asyncio.DatagramTransport):
             self._deferred = deferred
             if self._queue and not self._writing and not self._conn_lost:
                 self._flush()
+
+    def _deliver_segments(self, message: InputMessage, start: int, size: int, segment: int) -> None:
+        """Deliver a GRO slot as the datagrams it holds (``segment`` bytes each, last shorter)."""
+        area = self._area
+        addr = self._peer if self._peer is not None else self._source(message)
+        for offset in range(start, start + size, segment):
+            try:
+                self._protocol.datagram_received(  # type: ignore[attr-defined]
+                    area[offset : min(offset + segment, start + size)], addr
+                )
+            except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
+                self._callback_failed(exc, "datagram_received")
+            if self._closing:
+                return
 
     def _source(self, message: InputMessage) -> _PyAddress:
         """The sender of ``message`` as asyncio reports it (converted once per sender)."""
@@ -384,7 +431,15 @@ class DatagramTransport(asyncio.DatagramTransport):
                 continue
             start = i * slot
             addr = peer if peer is not None else self._source(message)
-            batch.append((area[start : start + size], addr))
+            segment = _segment_size(message) if self._gro else 0
+            if segment and size > segment:
+                end = start + size
+                batch.extend(
+                    (area[offset : min(offset + segment, end)], addr)
+                    for offset in range(start, end, segment)
+                )
+            else:
+                batch.append((area[start : start + size], addr))
         if batch and not self._closing and self._batch_callback is not None:
             try:
                 self._batch_callback(batch)
@@ -489,6 +544,26 @@ class DatagramTransport(asyncio.DatagramTransport):
         queue = self._queue
         if sock is None or self._flushing:
             return
+        if len(queue) == 1 and not self._writing and len(queue[0][2]) == 1:
+            # One datagram (the ping-pong case): a plain send, no message objects.
+            dest, _, datas = queue[0]
+            try:
+                sock.send_to(dest, datas[0])
+            except BlockingIOError:
+                pass  # the general path below registers the writer
+            except OSError as exc:
+                queue.clear()
+                self._queued_bytes = self._run_room = 0
+                self._report(exc)  # as asyncio: that datagram is reported, not retried
+                return
+            else:
+                queue.clear()
+                self._queued_bytes = self._run_room = 0
+                if self._protocol_paused:
+                    self._maybe_resume_protocol()
+                if self._closing and not self._conn_lost:
+                    self._lose(None)
+                return
         self._flushing = self._held = True
         self._run_room = 0  # sends from callbacks during the flush start new runs
         try:
