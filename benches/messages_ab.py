@@ -5,7 +5,7 @@ Sends 64-byte datagrams to a closed loopback port (the kernel drops them, so the
 dominates) and prints packets per CPU-second of the sending thread, medians over the rounds:
 UDP GSO (one ``send_message`` of 64 segments) vs the native GSO loop and the stdlib ``sendto``
 loop; ``send_messages`` of 64 vs the native ``sendmmsg`` loop. The receive side is measured by
-``python -m giosocket bench``.
+``python benches/run.py``. Needs the native loops (cargo feature ``bench``, on for checkouts).
 """
 
 from __future__ import annotations

@@ -1,14 +1,16 @@
-"""Run giosocket's benchmarks: the same as ``python -m giosocket bench`` (see README.md here).
+"""Run giosocket's benchmarks (see README.md here): the entry point of the harness.
 
-Usage: ``python benches/run.py [--quick] [--json [FILE]] [--plot PNG]`` with giosocket installed
-(``pip install .`` or ``maturin develop --release``; debug builds are not representative).
+Usage, from a checkout: ``python benches/run.py [--quick] [--json [FILE]] [--plot PNG]`` with
+giosocket installed from it (``pip install -e .``, a release build with the native reference loops
+of the cargo feature ``bench``). Against a release wheel (built without the feature) the native
+rows, and the scenarios a native peer feeds, show as n/a.
 """
 
 from __future__ import annotations
 
 import sys
 
-from giosocket._bench import main
+from harness import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,17 +1,16 @@
 """How many bytes each receive call gets in the TCP bulk scenario (stdlib vs giosocket).
 
-Run: ``python benches/tcp_chunks.py`` (after ``pip install .``). It explains the spread of the
-TCP bulk CPU-time ratio: giosocket's descriptor is non-blocking, so a receive that outruns the
-sender waits in ``poll`` and wakes on the first segment, getting smaller chunks per call than a
-stdlib socket sleeping inside ``recv``.
+Run: ``python benches/tcp_chunks.py`` (from a checkout, after ``pip install -e .``). It explains
+the spread of the TCP bulk CPU-time ratio: giosocket's descriptor is non-blocking, so a receive
+that outruns the sender waits in ``poll`` and wakes on the first segment, getting smaller chunks
+per call than a stdlib socket sleeping inside ``recv``.
 """
 
 from __future__ import annotations
 
 import time
 
-from giosocket import _bench_cases as bc
-from giosocket import _giosocket as native
+import cases as bc
 
 TOTAL = 512 << 20
 
@@ -22,7 +21,7 @@ def run(kind: str) -> None:
     calls = got = 0
 
     def sender(fd: int) -> object:
-        return native._bench_stream_send(fd, TOTAL, bc.STREAM_BUF, 600.0)
+        return bc.native_loop("_bench_stream_send")(fd, TOTAL, bc.STREAM_BUF, 600.0)
 
     with server, bc.Peer(client, sender):
         if kind == "giosocket":

@@ -1,90 +1,43 @@
-//! asyncio support (GIO's `g_socket_create_source` role): the `Socket.*_async` methods and the
-//! two native pieces `giosocket/aio.py` needs.
+//! asyncio support, native side: the `Socket.*_async` methods, the non-blocking attempts the
+//! coroutines make, and the per-socket event-loop registration slot.
 //!
-//! The coroutines themselves live in Python (`giosocket.aio`): they try the socket's ordinary
-//! method without blocking and, on WOULD_BLOCK, wait on the running loop's `add_reader` /
-//! `add_writer`. Natively this module provides:
-//! - [`Socket::_call_nonblocking`]: run one method of this socket as if it were in non-blocking
-//!   mode, for this call and this thread only (other threads keep the socket's mode), so every
-//!   sync method doubles as the non-blocking step of its coroutine;
-//! - [`InFlight`]: keeps the fd open while a coroutine waits (so `close()` from elsewhere
-//!   cannot recycle the fd number under the event loop) and exposes the close wake-up fd, so a
-//!   coroutine waiting on a socket closed meanwhile wakes up and raises CLOSED.
+//! The coroutines live in `giosocket/aio.py` (handed over once at import, see `lib.rs`
+//! `_init`). Each first tries its operation with a non-blocking budget (`_try_*`: the value,
+//! or None where it would block) and only then waits. The waiting side keeps one
+//! registration per socket with its event loop (`_aio_registration` slot below): the socket
+//! stays registered while it is used there, the loop's readiness callback performs the
+//! waiting operation itself, and `close()` from any thread hands the registration's
+//! teardown to the loop. An [`InFlight`] token keeps the fd open while the loop watches it,
+//! so the loop never watches a recycled fd number.
 
-use std::cell::Cell;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::Arc;
 
-use pyo3::call::PyCallArgs;
-use pyo3::exceptions::PyBlockingIOError;
-use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyTuple;
 
-use crate::socket::Socket;
+use crate::address::sockaddr_from_py;
+use crate::cancellable::{self, Cancellable};
+use crate::engine::{self, Budget};
+use crate::lifecycle::SocketFd;
+use crate::socket::{Connect, Socket};
+use crate::sys::poll;
 
-thread_local! {
-    /// Address of the socket whose calls on this thread are forced non-blocking (0 = none).
-    static NONBLOCKING_FOR: Cell<usize> = const { Cell::new(0) };
-}
-
-fn socket_key(socket: &Socket) -> usize {
-    socket as *const Socket as usize
-}
-
-/// Whether calls on `socket` from this thread must not block (inside `_call_nonblocking`).
-pub(crate) fn forced_nonblocking(socket: &Socket) -> bool {
-    NONBLOCKING_FOR.with(|key| key.get() == socket_key(socket))
-}
-
-static WOULD_BLOCK_MARKER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-fn marker(py: Python<'_>) -> &Py<PyAny> {
-    WOULD_BLOCK_MARKER.get_or_init(py, || {
-        PyBlockingIOError::new_err("would block")
-            .into_value(py)
-            .into_any()
-    })
-}
-
-/// Inside `_call_nonblocking` on this thread: the cheap error that stands for WOULD_BLOCK
-/// (one shared `BlockingIOError` instance that `_call_nonblocking` turns into `None`, so the
-/// expected outcome of an asyncio step costs no exception construction). `None` elsewhere.
-pub(crate) fn quiet_would_block(py: Python<'_>) -> Option<PyErr> {
-    if NONBLOCKING_FOR.with(|key| key.get()) == 0 {
-        return None;
-    }
-    Some(PyErr::from_value(marker(py).bind(py).clone()))
-}
-
-fn is_would_block(py: Python<'_>, err: &PyErr) -> bool {
-    err.value(py).is(marker(py).bind(py)) || err.is_instance_of::<PyBlockingIOError>(py)
-}
-
-/// Restores the previous forced socket when the call ends, even by an exception.
-struct Restore(usize);
-
-impl Drop for Restore {
-    fn drop(&mut self) {
-        NONBLOCKING_FOR.with(|key| key.set(self.0));
-    }
-}
-
-/// Keeps a socket's fd in flight while an event loop waits on it; released once, by
+/// Keeps a socket's fd in flight while an event loop watches it; released once, by
 /// `release()` or when dropped.
 #[pyclass(frozen, module = "giosocket._giosocket", name = "_InFlight")]
 pub struct InFlight {
-    socket: Py<Socket>,
+    owner: Arc<SocketFd>,
+    token: u64,
     fd: RawFd,
-    wake_fd: RawFd,
     active: AtomicBool,
 }
 
 impl InFlight {
     fn end(&self) {
         if self.active.swap(false, SeqCst) {
-            let _ = self.socket.get().fd.leave_detached();
+            let _ = self.owner.leave_detached(self.token);
         }
     }
 }
@@ -103,74 +56,137 @@ impl InFlight {
         self.fd
     }
 
-    /// An fd that becomes readable when the socket is closed (-1 if unavailable).
-    #[getter]
-    fn wake_fd(&self) -> RawFd {
-        self.wake_fd
-    }
-
     /// End the operation (idempotent); the fd is released here if the socket was closed.
     fn release(&self) {
         self.end();
     }
 }
 
+/// The coroutine functions of `giosocket.aio`, loaded on first use by the loader `_init`
+/// was given.
 static AIO: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+static AIO_LOADER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-/// Call `giosocket.aio.<name>(*args)`, returning the coroutine it makes.
-fn coroutine<'py>(
-    py: Python<'py>,
-    name: &str,
-    args: impl PyCallArgs<'py>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let module = AIO.get_or_try_init(py, || -> PyResult<Py<PyModule>> {
-        Ok(py.import("giosocket.aio")?.unbind())
-    })?;
-    module.bind(py).getattr(name)?.call1(args)
+/// Remember how to load `giosocket.aio` (called once by `_init`).
+pub fn init(py: Python<'_>, loader: &Bound<'_, PyAny>) {
+    let _ = AIO_LOADER.set(py, loader.clone().unbind());
+}
+
+fn aio_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    AIO.get_or_try_init(py, || {
+        let loader = AIO_LOADER.get(py).ok_or_else(|| {
+            pyo3::exceptions::PyRuntimeError::new_err("giosocket was not initialised")
+        })?;
+        Ok::<_, PyErr>(loader.bind(py).call0()?.cast_into::<PyModule>()?.unbind())
+    })
+    .map(|m| m.bind(py))
+}
+
+impl Socket {
+    /// Hand the socket's loop registration its teardown (close from any thread, or drop).
+    pub(crate) fn close_registration(&self, py: Python<'_>) {
+        let registration = match self.aio.lock() {
+            Ok(mut slot) => slot.take(),
+            Err(_) => None,
+        };
+        if let Some(registration) = registration {
+            if let Err(err) = registration.bind(py).call_method0("socket_closed") {
+                err.write_unraisable(py, Some(registration.bind(py)));
+            }
+        }
+    }
 }
 
 #[pymethods]
 impl Socket {
-    /// Call `func(*args)` (a method of this socket) as if the socket were non-blocking, for
-    /// this call on this thread only; returns None where it would block (WOULD_BLOCK).
-    #[pyo3(signature = (func, *args))]
-    fn _call_nonblocking<'py>(
+    /// Enter an operation that waits in an event loop (CLOSED if closed): the fd stays open
+    /// until the returned token is released.
+    fn _in_flight(&self, py: Python<'_>) -> PyResult<InFlight> {
+        let guard = self.enter(py)?;
+        let fd = guard.fd;
+        let token = guard.detach();
+        Ok(InFlight {
+            owner: self.fd.clone(),
+            token,
+            fd,
+            active: AtomicBool::new(true),
+        })
+    }
+
+    /// The socket's event-loop registration (None when it has none).
+    fn _aio_registration(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.aio
+            .lock()
+            .ok()
+            .and_then(|slot| slot.as_ref().map(|r| r.clone_ref(py)))
+    }
+
+    /// Set (or clear, with None) the event-loop registration; returns the previous one. A
+    /// closed socket keeps none: CLOSED.
+    fn _set_aio_registration(
         &self,
-        py: Python<'py>,
-        func: &Bound<'py, PyAny>,
-        args: &Bound<'py, PyTuple>,
-    ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let result = {
-            let previous = NONBLOCKING_FOR.with(|key| key.replace(socket_key(self)));
-            let _restore = Restore(previous);
-            func.call1(args)
+        py: Python<'_>,
+        registration: Option<Py<PyAny>>,
+    ) -> PyResult<Option<Py<PyAny>>> {
+        let mut slot = self
+            .aio
+            .lock()
+            .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("registration lock"))?;
+        if registration.is_some() && self.fd.is_closed() {
+            return Err(crate::error::closed(py));
+        }
+        Ok(std::mem::replace(&mut *slot, registration))
+    }
+
+    /// `accept` without blocking: the new socket, or None if it would block.
+    #[pyo3(signature = (cancellable = None))]
+    fn _try_accept(
+        &self,
+        py: Python<'_>,
+        cancellable: Option<Bound<'_, Cancellable>>,
+    ) -> PyResult<Option<Socket>> {
+        self.accept_within(py, Budget::NonBlocking, cancellable::from_arg(&cancellable))
+    }
+
+    /// Start a connect without blocking: True when connected at once, False when in
+    /// progress (wait for OUT, then `_try_connect_result`), None when it would block.
+    #[pyo3(signature = (address, cancellable = None))]
+    fn _try_connect(
+        &self,
+        py: Python<'_>,
+        address: &Bound<'_, PyAny>,
+        cancellable: Option<Bound<'_, Cancellable>>,
+    ) -> PyResult<Option<bool>> {
+        let addr = sockaddr_from_py(address)?;
+        let cancel = cancellable::from_arg(&cancellable);
+        Ok(
+            match self.start_connect(py, addr, Budget::NonBlocking, cancel)? {
+                Connect::Done => Some(true),
+                Connect::InProgress => Some(false),
+                Connect::WouldBlock => None,
+            },
+        )
+    }
+
+    /// A pending connect's result once the socket is writable: True, the connect error, or
+    /// None while still in progress.
+    fn _try_connect_result(&self, py: Python<'_>) -> PyResult<Option<bool>> {
+        let writable = {
+            let guard = self.enter(py)?;
+            engine::poll_now(py, guard.fd, poll::OUT)? != 0
         };
-        match result {
-            Ok(value) => Ok(Some(value)),
-            Err(err) if is_would_block(py, &err) => {
-                // The marker is shared: drop any traceback a Python-level `func` attached.
-                err.value(py)
-                    .setattr(intern!(py, "__traceback__"), py.None())?;
-                Ok(None)
-            }
-            Err(err) => Err(err),
+        if writable {
+            self.check_connect(py).map(Some)
+        } else {
+            Ok(None)
         }
     }
 
-    /// Enter an operation that waits in an event loop (CLOSED if closed): the fd stays open
-    /// until the returned token is released.
-    fn _in_flight(slf: &Bound<'_, Self>) -> PyResult<InFlight> {
-        let py = slf.py();
-        let guard = slf.get().enter(py)?;
-        let fd = guard.fd;
-        let wake_fd = guard.wake_fd().unwrap_or(-1);
-        guard.detach();
-        Ok(InFlight {
-            socket: slf.clone().unbind(),
-            fd,
-            wake_fd,
-            active: AtomicBool::new(true),
-        })
+    /// Whether `condition` holds now: True, or None (as `condition_check` being empty).
+    fn _try_condition(&self, py: Python<'_>, condition: i16) -> PyResult<Option<bool>> {
+        let guard = self.enter(py)?;
+        let revents = engine::poll_now(py, guard.fd, condition)?;
+        Ok((revents != 0).then_some(true))
     }
 }
 
@@ -190,7 +206,10 @@ macro_rules! async_methods {
                     $($arg: $ty,)*
                     cancellable: Option<&Bound<'py, PyAny>>,
                 ) -> PyResult<Bound<'py, PyAny>> {
-                    coroutine(slf.py(), stringify!($name), (slf, $($arg,)* cancellable))
+                    let py = slf.py();
+                    aio_module(py)?
+                        .getattr(pyo3::intern!(py, stringify!($name)))?
+                        .call1((slf, $($arg,)* cancellable))
                 }
             )*
         }

@@ -1,5 +1,7 @@
-//! Native reference loops for `python -m giosocket bench`: the "machine limit" each Python path
-//! is compared to. Private (`_giosocket._bench_*`), not part of the public API.
+//! Native reference loops for `python benches/run.py`: the "machine limit" each Python path
+//! is compared to. Private (`_giosocket._bench_*`), not part of the public API, and compiled only
+//! with the cargo feature `bench` (on by default for checkouts; release wheels leave it off, see
+//! .ci/build-wheels).
 //!
 //! Every loop runs pure Rust syscalls on an fd the caller owns and keeps open, with the GIL
 //! released; no Python runs inside. The fds must be in blocking mode: a receive timeout set with
@@ -657,4 +659,24 @@ pub fn bench_build_profile() -> &'static str {
     } else {
         "release"
     }
+}
+
+/// Adds the loops to the module as attributes (private names, so they stay out of `__all__`).
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    for f in [
+        wrap_pyfunction!(bench_udp_send, m)?,
+        wrap_pyfunction!(bench_udp_recv, m)?,
+        wrap_pyfunction!(bench_stream_send, m)?,
+        wrap_pyfunction!(bench_stream_recv, m)?,
+        wrap_pyfunction!(bench_echo, m)?,
+        wrap_pyfunction!(bench_pingpong, m)?,
+        wrap_pyfunction!(bench_build_profile, m)?,
+    ] {
+        m.setattr(
+            f.getattr("__name__")?
+                .cast_into::<pyo3::types::PyString>()?,
+            &f,
+        )?;
+    }
+    Ok(())
 }

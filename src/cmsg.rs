@@ -1,122 +1,77 @@
-//! Control-message (cmsg) encoding for `sendmsg` and decoding for `recvmsg`.
+//! Control-message (cmsg) glue between Python objects and the codec in `sys::cmsg`.
 //!
-//! Encoding turns `SocketControlMessage` objects into one aligned control buffer: built-in
-//! classes are serialized natively, Python subclasses through their `get_level()`,
-//! `get_msg_type()` and `serialize()` methods. Decoding walks a received control buffer with
-//! bounds checks (a truncated buffer, MSG_CTRUNC, is fine), takes ownership of every
-//! SCM_RIGHTS descriptor first (so an error half-way can never leak one), then builds the
-//! Python objects: registered user classes first, then the built-ins, else a generic
-//! `SocketControlMessage` carrying level, type and raw data.
+//! Encoding turns `SocketControlMessage` objects (and `OutputMessage`'s metadata keywords)
+//! into one aligned control buffer: built-in classes are serialized natively, Python
+//! subclasses through their `get_level()`, `get_msg_type()` and `serialize()` methods, and
+//! raw data of the kinds the crate knows is checked before it can reach the kernel.
+//! Decoding walks a received control buffer (a truncated one, MSG_CTRUNC, is fine), takes
+//! ownership of every SCM_RIGHTS descriptor first (so an error half-way can never leak one),
+//! then builds the Python objects: registered user classes first, then the built-ins, else a
+//! generic `SocketControlMessage` carrying level, type and raw data.
 
-use std::mem::size_of;
-use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::net::IpAddr;
+use std::os::fd::{IntoRawFd, OwnedFd};
 
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
+use socket2::SockAddr;
 
 use crate::buffer::ReadBuf;
 use crate::control::creds::{parse_ucred, UnixCredentialsMessage};
 use crate::control::fd::UnixFDMessage;
-use crate::control::udp::{self, UdpSegmentMessage, UDP_GRO, UDP_SEGMENT};
+use crate::control::ip::{
+    as_v4, DropCountMessage, PacketInfoMessage, TimestampMessage, TrafficClassMessage,
+};
+use crate::control::sockerr::SocketErrorMessage;
+use crate::control::udp::{self, UdpSegmentMessage};
 use crate::control::{self, SocketControlMessage};
 use crate::error::{self, Code};
+pub use crate::sys::cmsg::ControlBuf;
+use crate::sys::cmsg::{self as codec, Cmsg, Encoder, UDP_GRO, UDP_SEGMENT};
 use crate::vectors::type_name;
-
-const HDR: usize = size_of::<libc::cmsghdr>();
-
-/// `CMSG_ALIGN`.
-const fn align(n: usize) -> usize {
-    (n + size_of::<usize>() - 1) & !(size_of::<usize>() - 1)
-}
-
-/// `CMSG_LEN(n)`.
-const fn cmsg_len(n: usize) -> usize {
-    align(HDR) + n
-}
-
-/// `CMSG_SPACE(n)`.
-const fn cmsg_space(n: usize) -> usize {
-    align(HDR) + align(n)
-}
 
 /// Control buffer size that fits SCM_MAX_FD descriptors plus credentials and a few more.
 pub const RECV_SPACE: usize = 2048;
 
-/// Control data that fits here is stored inline (no allocation): a UDP_SEGMENT or
-/// credentials message, or a few descriptors.
-const INLINE_WORDS: usize = 8;
-
-/// An aligned control buffer (storage for `msg_control`). Small ones live inline, so the
-/// buffer must stay in place while a `msghdr` points at it.
-pub struct ControlBuf {
-    store: Store,
-    len: usize,
+/// Which IP family's control messages a send needs (IPv4 ones also serve v4-mapped
+/// destinations of a dual-stack socket, as the kernel routes those through IPv4).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// An IPv4 (or v4-mapped) destination, or an IPv4 socket's connected peer.
+    V4,
+    /// An IPv6 destination.
+    V6,
+    /// An IPv6 socket's connected peer: either family.
+    Either,
 }
 
-enum Store {
-    Inline([u64; INLINE_WORDS]),
-    Heap(Vec<u64>),
+/// The target of a send to `dest` (None: the connected peer) on a socket of `family`.
+pub fn target(dest: Option<&SockAddr>, family: i32) -> Target {
+    match dest.and_then(|d| d.as_socket()) {
+        Some(std::net::SocketAddr::V4(_)) => Target::V4,
+        Some(std::net::SocketAddr::V6(a)) if a.ip().to_ipv4_mapped().is_some() => Target::V4,
+        Some(std::net::SocketAddr::V6(_)) => Target::V6,
+        None if family == libc::AF_INET6 => Target::Either,
+        None => Target::V4,
+    }
 }
 
-impl ControlBuf {
-    /// An empty buffer (no control data).
-    pub const fn empty() -> Self {
-        ControlBuf {
-            store: Store::Heap(Vec::new()),
-            len: 0,
-        }
-    }
+/// Per-datagram metadata given as `OutputMessage` keywords (no message objects).
+#[derive(Clone, Copy, Default)]
+pub struct SendMeta {
+    /// GSO segment size (0 = none).
+    pub segment_size: u16,
+    /// Source address (IP_PKTINFO / IPV6_PKTINFO).
+    pub source: Option<IpAddr>,
+    /// Traffic class byte (IP_TOS / IPV6_TCLASS).
+    pub traffic_class: Option<u8>,
+}
 
-    /// A zeroed buffer with room for `len` bytes.
-    pub fn with_len(len: usize) -> Self {
-        let words = len.div_ceil(8);
-        let store = if words <= INLINE_WORDS {
-            Store::Inline([0; INLINE_WORDS])
-        } else {
-            Store::Heap(vec![0; words])
-        };
-        ControlBuf { store, len }
-    }
-
-    fn words_ptr(&self) -> *const u64 {
-        match &self.store {
-            Store::Inline(w) => w.as_ptr(),
-            Store::Heap(v) => v.as_ptr(),
-        }
-    }
-
-    /// Pointer for `msg_control` (null when empty).
-    pub fn ptr(&mut self) -> *mut libc::c_void {
-        if self.len == 0 {
-            return std::ptr::null_mut();
-        }
-        match &mut self.store {
-            Store::Inline(w) => w.as_mut_ptr().cast(),
-            Store::Heap(v) => v.as_mut_ptr().cast(),
-        }
-    }
-
-    /// Length for `msg_controllen`.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// The first `len` bytes.
-    pub fn bytes(&self, len: usize) -> &[u8] {
-        let len = len.min(self.len);
-        // SAFETY: the storage holds at least `self.len` initialised bytes; u8 has no alignment.
-        unsafe { std::slice::from_raw_parts(self.words_ptr().cast::<u8>(), len) }
-    }
-
-    fn bytes_mut(&mut self) -> &mut [u8] {
-        let len = self.len;
-        let ptr = self.ptr().cast::<u8>();
-        if ptr.is_null() {
-            return &mut [];
-        }
-        // SAFETY: as `bytes`, with exclusive access.
-        unsafe { std::slice::from_raw_parts_mut(ptr, len) }
+impl SendMeta {
+    /// Whether any field is set.
+    pub fn is_set(&self) -> bool {
+        self.segment_size != 0 || self.source.is_some() || self.traffic_class.is_some()
     }
 }
 
@@ -129,13 +84,13 @@ struct Part {
 
 /// A control message payload: small built-in ones stay inline (no allocation).
 enum Payload {
-    Inline([u8; 16], usize),
+    Inline([u8; 24], usize),
     Heap(Vec<u8>),
 }
 
 impl Payload {
     fn inline(bytes: &[u8]) -> Self {
-        let mut buf = [0u8; 16];
+        let mut buf = [0u8; 24];
         match buf.get_mut(..bytes.len()) {
             Some(head) => {
                 head.copy_from_slice(bytes);
@@ -145,14 +100,20 @@ impl Payload {
         }
     }
 
-    fn len(&self) -> usize {
-        self.as_slice().len()
-    }
-
     fn as_slice(&self) -> &[u8] {
         match self {
-            Payload::Inline(buf, len) => &buf[..*len],
+            Payload::Inline(buf, len) => buf.get(..*len).unwrap_or(buf),
             Payload::Heap(v) => v,
+        }
+    }
+}
+
+impl Part {
+    fn new(level: i32, msg_type: i32, data: &[u8]) -> Self {
+        Part {
+            level,
+            msg_type,
+            data: Payload::inline(data),
         }
     }
 }
@@ -172,49 +133,185 @@ pub fn check_message(obj: &Bound<'_, PyAny>) -> PyResult<()> {
     )))
 }
 
-/// Level, type and payload of one control message object.
-fn part(obj: &Bound<'_, PyAny>) -> PyResult<Part> {
+fn gso_part(py: Python<'_>, size: u16) -> PyResult<Part> {
+    if !udp::gso_supported() {
+        return Err(error::error(
+            py,
+            Code::NotSupported,
+            "UDP segmentation offload (UDP_SEGMENT) is not supported by this kernel",
+        ));
+    }
+    Ok(Part::new(libc::SOL_UDP, UDP_SEGMENT, &size.to_ne_bytes()))
+}
+
+/// The packet-info message(s) choosing `source` and/or `index` for a send to `target`.
+fn pktinfo_parts(
+    source: Option<IpAddr>,
+    index: u32,
+    target: Target,
+    out: &mut Vec<Part>,
+) -> PyResult<()> {
+    let v4_source = source.and_then(as_v4);
+    let v4 = match (source, target) {
+        (Some(_), Target::V6) if v4_source.is_some() => {
+            return Err(PyValueError::new_err(
+                "an IPv4 source address cannot be used for a send to an IPv6 destination",
+            ))
+        }
+        (Some(_), Target::V4) if v4_source.is_none() => {
+            return Err(PyValueError::new_err(
+                "an IPv6 source address cannot be used for a send to an IPv4 destination",
+            ))
+        }
+        (Some(_), _) => v4_source.is_some(),
+        (None, t) => t == Target::V4,
+    };
+    if v4 {
+        let info = codec::pktinfo_v4(v4_source, index);
+        out.push(Part::new(
+            libc::IPPROTO_IP,
+            libc::IP_PKTINFO,
+            codec::as_bytes(&info),
+        ));
+    } else {
+        let src = match source {
+            Some(IpAddr::V6(a)) => Some(a),
+            _ => None,
+        };
+        let info = codec::pktinfo_v6(src, index);
+        out.push(Part::new(
+            libc::IPPROTO_IPV6,
+            libc::IPV6_PKTINFO,
+            codec::as_bytes(&info),
+        ));
+    }
+    Ok(())
+}
+
+/// The traffic-class message(s) for a send to `target` (both families when it may be
+/// either: each family's stack ignores the other's).
+fn tclass_parts(value: u8, target: Target, out: &mut Vec<Part>) {
+    let int = i32::from(value).to_ne_bytes();
+    if target != Target::V6 {
+        out.push(Part::new(libc::IPPROTO_IP, libc::IP_TOS, &int));
+    }
+    if target != Target::V4 {
+        out.push(Part::new(libc::IPPROTO_IPV6, libc::IPV6_TCLASS, &int));
+    }
+}
+
+/// The parts of `OutputMessage`'s metadata keywords.
+fn meta_parts(
+    py: Python<'_>,
+    meta: &SendMeta,
+    target: Target,
+    out: &mut Vec<Part>,
+) -> PyResult<()> {
+    if meta.segment_size != 0 {
+        out.push(gso_part(py, meta.segment_size)?);
+    }
+    if meta.source.is_some() {
+        pktinfo_parts(meta.source, 0, target, out)?;
+    }
+    if let Some(t) = meta.traffic_class {
+        tclass_parts(t, target, out);
+    }
+    Ok(())
+}
+
+/// ValueError unless raw control data of a kind the crate knows is well-formed for sending
+/// (other kinds go to the kernel as given).
+fn check_raw(level: i32, msg_type: i32, data: &[u8]) -> PyResult<()> {
+    let int = || codec::read::<i32>(data).filter(|_| data.len() == 4);
+    let problem = match (level, msg_type) {
+        (libc::IPPROTO_IP, libc::IP_PKTINFO) if data.len() != 12 => {
+            "IP_PKTINFO data must be a 12-byte struct in_pktinfo"
+        }
+        (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) if data.len() != 20 => {
+            "IPV6_PKTINFO data must be a 20-byte struct in6_pktinfo"
+        }
+        (libc::IPPROTO_IP, libc::IP_TOS)
+            if data.len() != 1 && !int().is_some_and(|v| (0..=255).contains(&v)) =>
+        {
+            "IP_TOS data must be one byte or an int in range(0, 256)"
+        }
+        (libc::IPPROTO_IPV6, libc::IPV6_TCLASS)
+            if !int().is_some_and(|v| (-1..=255).contains(&v)) =>
+        {
+            "IPV6_TCLASS data must be an int in range(-1, 256)"
+        }
+        (libc::SOL_UDP, UDP_SEGMENT) if data.len() != 2 || codec::read::<u16>(data) == Some(0) => {
+            "UDP_SEGMENT data must be a non-zero native u16"
+        }
+        (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS)
+        | (libc::SOL_SOCKET, libc::SO_RXQ_OVFL)
+        | (libc::IPPROTO_IP, libc::IP_RECVERR)
+        | (libc::IPPROTO_IPV6, libc::IPV6_RECVERR) => {
+            "timestamps, drop counts and socket errors are receive-only control messages"
+        }
+        _ => return Ok(()),
+    };
+    Err(PyValueError::new_err(problem))
+}
+
+/// Level, type and payload of one control message object, for a send to `target`.
+fn parts(obj: &Bound<'_, PyAny>, target: Target, out: &mut Vec<Part>) -> PyResult<()> {
     let py = obj.py();
     check_message(obj)?;
     if is_exact::<UdpSegmentMessage>(obj) {
-        if !udp::gso_supported() {
-            return Err(error::error(
-                py,
-                Code::NotSupported,
-                "UDP segmentation offload (UDP_SEGMENT) is not supported by this kernel",
-            ));
-        }
         let m = obj.cast::<UdpSegmentMessage>()?;
-        return Ok(Part {
-            level: libc::SOL_UDP,
-            msg_type: UDP_SEGMENT,
-            data: Payload::inline(&m.get().payload()),
-        });
+        out.push(gso_part(py, m.get().segment_size())?);
+        return Ok(());
+    }
+    if is_exact::<TrafficClassMessage>(obj) {
+        tclass_parts(
+            obj.cast::<TrafficClassMessage>()?.get().value(),
+            target,
+            out,
+        );
+        return Ok(());
+    }
+    if is_exact::<PacketInfoMessage>(obj) {
+        let (source, index) = obj.cast::<PacketInfoMessage>()?.get().send_parts();
+        return pktinfo_parts(source, index, target, out);
+    }
+    if is_exact::<TimestampMessage>(obj)
+        || is_exact::<DropCountMessage>(obj)
+        || is_exact::<SocketErrorMessage>(obj)
+    {
+        return Err(PyValueError::new_err(format!(
+            "{} is a receive-only control message",
+            type_name(obj)
+        )));
     }
     if is_exact::<UnixFDMessage>(obj) {
         let m = obj.cast::<UnixFDMessage>()?;
-        return Ok(Part {
+        out.push(Part {
             level: libc::SOL_SOCKET,
             msg_type: libc::SCM_RIGHTS,
             data: Payload::Heap(m.get().payload()?),
         });
+        return Ok(());
     }
     if is_exact::<UnixCredentialsMessage>(obj) {
         let m = obj.cast::<UnixCredentialsMessage>()?;
-        return Ok(Part {
-            level: libc::SOL_SOCKET,
-            msg_type: libc::SCM_CREDENTIALS,
-            data: Payload::inline(&m.get().payload(py)),
-        });
+        out.push(Part::new(
+            libc::SOL_SOCKET,
+            libc::SCM_CREDENTIALS,
+            &m.get().payload(py),
+        ));
+        return Ok(());
     }
     if is_exact::<SocketControlMessage>(obj) {
         let m = obj.cast::<SocketControlMessage>()?;
         let (level, msg_type, data) = m.get().parts();
-        return Ok(Part {
+        check_raw(level, msg_type, data)?;
+        out.push(Part {
             level,
             msg_type,
             data: Payload::Heap(data.to_vec()),
         });
+        return Ok(());
     }
     // A Python subclass: ask its methods.
     let level: i32 = obj.call_method0("get_level")?.extract()?;
@@ -230,11 +327,13 @@ fn part(obj: &Bound<'_, PyAny>) -> PyResult<Part> {
         })?
         .as_slice()
         .to_vec();
-    Ok(Part {
+    check_raw(level, msg_type, &data)?;
+    out.push(Part {
         level,
         msg_type,
         data: Payload::Heap(data),
-    })
+    });
+    Ok(())
 }
 
 /// The control message objects of `messages` (None, one message, or a sequence of them).
@@ -265,95 +364,84 @@ pub fn message_list<'py>(messages: Option<&Bound<'py, PyAny>>) -> PyResult<Vec<B
         .collect()
 }
 
-/// Encode control message objects into one aligned buffer (empty if there are none).
-pub fn encode(messages: &[Bound<'_, PyAny>]) -> PyResult<ControlBuf> {
-    match messages {
-        [] => Ok(ControlBuf::empty()),
-        [one] => Ok(write(&[part(one)?])),
-        many => Ok(write(&many.iter().map(part).collect::<PyResult<Vec<_>>>()?)),
+/// Encode `OutputMessage` metadata and control message objects for a send to `target`
+/// into one aligned buffer (empty if there is nothing).
+pub fn encode(
+    py: Python<'_>,
+    meta: &SendMeta,
+    messages: &[Bound<'_, PyAny>],
+    target: Target,
+) -> PyResult<ControlBuf> {
+    if messages.is_empty() && !meta.is_set() {
+        return Ok(ControlBuf::empty());
     }
+    let mut out = Vec::with_capacity(messages.len() + 3);
+    meta_parts(py, meta, target, &mut out)?;
+    for m in messages {
+        parts(m, target, &mut out)?;
+    }
+    write(&out)
 }
 
 /// Encode the control messages given to a send call (None, one message, or a sequence),
 /// without collecting a one-element list first.
-pub fn encode_arg(messages: Option<&Bound<'_, PyAny>>) -> PyResult<ControlBuf> {
+pub fn encode_arg(messages: Option<&Bound<'_, PyAny>>, target: Target) -> PyResult<ControlBuf> {
+    let mut out = Vec::new();
     if let Some(m) = messages {
         if let Ok(list) = m.cast::<PyList>() {
             if list.len() == 1 {
-                return Ok(write(&[part(&list.get_item(0)?)?]));
+                parts(&list.get_item(0)?, target, &mut out)?;
+                return write(&out);
             }
         } else if m.is_instance_of::<SocketControlMessage>() {
-            return Ok(write(&[part(m)?]));
+            parts(m, target, &mut out)?;
+            return write(&out);
         }
     }
-    encode(&message_list(messages)?)
+    let list = message_list(messages)?;
+    if list.is_empty() {
+        return Ok(ControlBuf::empty());
+    }
+    for m in &list {
+        parts(m, target, &mut out)?;
+    }
+    write(&out)
 }
 
-fn write(parts: &[Part]) -> ControlBuf {
-    let total = parts.iter().map(|p| cmsg_space(p.data.len())).sum();
+fn write(parts: &[Part]) -> PyResult<ControlBuf> {
+    let total = parts
+        .iter()
+        .map(|p| codec::space(p.data.as_slice().len()))
+        .sum();
     let mut buf = ControlBuf::with_len(total);
-    let bytes = buf.bytes_mut();
-    let mut off = 0;
+    let mut enc = Encoder::new(&mut buf);
     for p in parts {
-        let hdr = libc::cmsghdr {
-            cmsg_len: cmsg_len(p.data.len()) as _,
-            cmsg_level: p.level,
-            cmsg_type: p.msg_type,
-        };
-        // SAFETY: `off + HDR <= total` by construction (each part reserves cmsg_space); the
-        // write is unaligned-safe.
-        unsafe {
-            std::ptr::write_unaligned(bytes.as_mut_ptr().add(off).cast::<libc::cmsghdr>(), hdr)
-        };
-        let start = off + align(HDR);
-        bytes[start..start + p.data.len()].copy_from_slice(p.data.as_slice());
-        off += cmsg_space(p.data.len());
+        if !enc.push(p.level, p.msg_type, p.data.as_slice()) {
+            return Err(PyValueError::new_err("control messages too large"));
+        }
     }
-    buf
+    enc.finish();
+    Ok(buf)
 }
 
 /// One received control message, its fds (SCM_RIGHTS) already owned.
 struct Raw<'a> {
-    level: i32,
-    msg_type: i32,
-    data: &'a [u8],
+    cmsg: Cmsg<'a>,
     fds: Vec<OwnedFd>,
 }
 
-/// Walk a received control buffer of `buf.len()` valid bytes, taking SCM_RIGHTS fds.
-fn walk(buf: &[u8]) -> Vec<Raw<'_>> {
-    let mut out = Vec::new();
-    let mut off = 0;
-    while off + HDR <= buf.len() {
-        // SAFETY: `off + HDR <= buf.len()`; read_unaligned copies the header out.
-        let hdr: libc::cmsghdr =
-            unsafe { std::ptr::read_unaligned(buf.as_ptr().add(off).cast::<libc::cmsghdr>()) };
-        let clen = hdr.cmsg_len as usize;
-        if clen < cmsg_len(0) {
-            break;
-        }
-        let start = off + align(HDR);
-        let end = (off + clen).min(buf.len());
-        let data = buf.get(start..end.max(start)).unwrap_or(&[]);
-        let mut fds = Vec::new();
-        if hdr.cmsg_level == libc::SOL_SOCKET && hdr.cmsg_type == libc::SCM_RIGHTS {
-            for chunk in data.chunks_exact(size_of::<RawFd>()) {
-                let fd = RawFd::from_ne_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-                if fd >= 0 {
-                    // SAFETY: the kernel installed this descriptor for us; nothing else owns it.
-                    fds.push(unsafe { OwnedFd::from_raw_fd(fd) });
-                }
-            }
-        }
-        out.push(Raw {
-            level: hdr.cmsg_level,
-            msg_type: hdr.cmsg_type,
-            data,
-            fds,
-        });
-        off += align(clen);
-    }
-    out
+/// Walk a received control buffer, taking SCM_RIGHTS fds.
+fn walk(buf: &ControlBuf, len: usize) -> Vec<Raw<'_>> {
+    buf.iter(len)
+        .map(|cmsg| {
+            let fds = if (cmsg.level, cmsg.msg_type) == (libc::SOL_SOCKET, libc::SCM_RIGHTS) {
+                codec::take_fds(cmsg.data)
+            } else {
+                Vec::new()
+            };
+            Raw { cmsg, fds }
+        })
+        .collect()
 }
 
 /// Offer one message to the registered classes; Some(obj) if one claimed it.
@@ -362,11 +450,11 @@ fn try_registered(
     classes: &[Py<pyo3::types::PyType>],
     raw: &Raw<'_>,
 ) -> PyResult<Option<Py<PyAny>>> {
-    let data = PyBytes::new(py, raw.data);
+    let data = PyBytes::new(py, raw.cmsg.data);
     for cls in classes {
         let made = cls
             .bind(py)
-            .call_method1("deserialize", (raw.level, raw.msg_type, &data))?;
+            .call_method1("deserialize", (raw.cmsg.level, raw.cmsg.msg_type, &data))?;
         if made.is_none() {
             continue;
         }
@@ -382,45 +470,77 @@ fn try_registered(
     Ok(None)
 }
 
-fn builtin(py: Python<'_>, raw: Raw<'_>) -> PyResult<Py<PyAny>> {
-    match (raw.level, raw.msg_type) {
+/// The built-in object for one received message (a generic one when nothing fits).
+fn builtin(py: Python<'_>, raw: Raw<'_>, name: Option<&SockAddr>) -> PyResult<Py<PyAny>> {
+    let c = raw.cmsg;
+    let obj = match (c.level, c.msg_type) {
         (libc::SOL_SOCKET, libc::SCM_RIGHTS)
-            if raw.data.len().is_multiple_of(size_of::<RawFd>()) =>
+            if c.data.len().is_multiple_of(std::mem::size_of::<i32>()) =>
         {
-            Ok(UnixFDMessage::create(py, raw.fds)?.into_any().unbind())
+            Some(UnixFDMessage::create(py, raw.fds)?.into_any())
         }
-        (libc::SOL_SOCKET, libc::SCM_CREDENTIALS) => match parse_ucred(raw.data) {
-            Some(cred) => Ok(UnixCredentialsMessage::create(py, &cred)?
-                .into_any()
-                .unbind()),
-            None => generic(py, raw),
-        },
-        (libc::SOL_UDP, UDP_GRO) | (libc::SOL_UDP, UDP_SEGMENT) if raw.data.len() >= 2 => {
-            let size = if raw.data.len() >= 4 {
-                i32::from_ne_bytes([raw.data[0], raw.data[1], raw.data[2], raw.data[3]])
-            } else {
-                u16::from_ne_bytes([raw.data[0], raw.data[1]]) as i32
-            };
-            match u16::try_from(size) {
-                Ok(s) if s > 0 => Ok(UdpSegmentMessage::create(py, s)?.into_any().unbind()),
-                _ => generic(py, raw),
-            }
+        (libc::SOL_SOCKET, libc::SCM_CREDENTIALS) => parse_ucred(c.data)
+            .map(|cred| UnixCredentialsMessage::create(py, &cred))
+            .transpose()?
+            .map(Bound::into_any),
+        (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) => codec::parse_timestamp(&c)
+            .map(|ns| TimestampMessage::create(py, ns))
+            .transpose()?
+            .map(Bound::into_any),
+        (libc::SOL_SOCKET, libc::SO_RXQ_OVFL) => codec::parse_drop_count(&c)
+            .map(|n| DropCountMessage::create(py, n))
+            .transpose()?
+            .map(Bound::into_any),
+        (libc::SOL_UDP, UDP_GRO) | (libc::SOL_UDP, UDP_SEGMENT) => codec::parse_segment_size(&c)
+            .map(|s| UdpSegmentMessage::create(py, s))
+            .transpose()?
+            .map(Bound::into_any),
+        (libc::IPPROTO_IP, libc::IP_PKTINFO) | (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+            let v6 = c.level == libc::IPPROTO_IPV6;
+            let spec_dst = codec::read::<libc::in_pktinfo>(c.data)
+                .filter(|_| !v6)
+                .map(|p| IpAddr::from(p.ipi_spec_dst.s_addr.to_ne_bytes()));
+            codec::parse_pktinfo(&c)
+                .map(|(ip, index)| PacketInfoMessage::create(py, ip, spec_dst, index, v6))
+                .transpose()?
+                .map(Bound::into_any)
         }
-        _ => generic(py, raw),
+        (libc::IPPROTO_IP, libc::IP_TOS) | (libc::IPPROTO_IPV6, libc::IPV6_TCLASS) => {
+            codec::parse_tclass(&c)
+                .map(|v| TrafficClassMessage::create(py, v, c.level == libc::IPPROTO_IPV6))
+                .transpose()?
+                .map(Bound::into_any)
+        }
+        (libc::IPPROTO_IP, libc::IP_RECVERR) | (libc::IPPROTO_IPV6, libc::IPV6_RECVERR) => {
+            codec::parse_extended_error(&c)
+                .map(|ee| SocketErrorMessage::create(py, ee, name.cloned()))
+                .transpose()?
+                .map(Bound::into_any)
+        }
+        _ => None,
+    };
+    match obj {
+        Some(o) => Ok(o.unbind()),
+        // Descriptors in a malformed SCM_RIGHTS message are closed when `raw` drops.
+        None => Ok(Py::new(
+            py,
+            SocketControlMessage::generic(c.level, c.msg_type, c.data),
+        )?
+        .into_any()),
     }
 }
 
-fn generic(py: Python<'_>, raw: Raw<'_>) -> PyResult<Py<PyAny>> {
-    // Descriptors in a malformed SCM_RIGHTS message are closed when `raw` drops.
-    let msg = SocketControlMessage::generic(raw.level, raw.msg_type, raw.data);
-    Ok(Py::new(py, msg)?.into_any())
-}
-
-/// Decode a received control buffer into control message objects. Descriptors are owned by
-/// the resulting `UnixFDMessage`s (or by the user class that claimed them), and closed if
-/// decoding fails half-way.
-pub fn decode(py: Python<'_>, buf: &[u8]) -> PyResult<Vec<Py<PyAny>>> {
-    let raws = walk(buf);
+/// Decode the first `len` bytes of a received control buffer into control message objects.
+/// `name` is the datagram's address (for an error-queue read: the failed datagram's
+/// destination). Descriptors are owned by the resulting `UnixFDMessage`s (or by the user
+/// class that claimed them), and closed if decoding fails half-way.
+pub fn decode(
+    py: Python<'_>,
+    buf: &ControlBuf,
+    len: usize,
+    name: Option<&SockAddr>,
+) -> PyResult<Vec<Py<PyAny>>> {
+    let raws = walk(buf, len);
     if raws.is_empty() {
         return Ok(Vec::new());
     }
@@ -441,7 +561,7 @@ pub fn decode(py: Python<'_>, buf: &[u8]) -> PyResult<Vec<Py<PyAny>>> {
                 continue;
             }
         }
-        out.push(builtin(py, raw)?);
+        out.push(builtin(py, raw, name)?);
     }
     Ok(out)
 }

@@ -8,40 +8,52 @@
 //! GIO names (`to_string`) are kept for the Python methods, hence the clippy allowance.
 #![allow(clippy::inherent_to_string)]
 
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::{Mutex, MutexGuard};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use crate::error::{self, Code};
 use crate::socket::Socket;
+use crate::sys::creds::{self, Ids};
 
 /// `(uid_t) -1` / `(gid_t) -1`: "no data" in a `ucred`.
 const NO_ID: u32 = u32::MAX;
+
+/// GIO's `GCredentialsType` of this platform's native credentials (`set_native`/`get_native`).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const NATIVE_TYPE: i32 = 1; // G_CREDENTIALS_TYPE_LINUX_UCRED
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+const NATIVE_TYPE: i32 = 6; // G_CREDENTIALS_TYPE_APPLE_XUCRED
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "ios"
+)))]
+const NATIVE_TYPE: i32 = 0; // G_CREDENTIALS_TYPE_INVALID: no native struct offered here
+
+/// Size of the native form `set_native`/`get_native` exchange: `struct ucred` (pid, uid, gid).
+const NATIVE_SIZE: usize = 12;
 
 /// A process's credentials: pid, uid, gid (GIO's `GCredentials`). `Credentials()` describes
 /// the calling process. Safe to share between threads.
 #[pyclass(frozen, module = "giosocket", skip_from_py_object)]
 pub struct Credentials {
-    pid: i32,
-    uid: AtomicU32,
-    gid: u32,
+    ids: Mutex<Ids>,
 }
 
 impl Credentials {
     /// Credentials from raw values (`pid` -1 = unknown, ids `u32::MAX` = "no data").
     pub fn from_parts(pid: i32, uid: u32, gid: u32) -> Credentials {
         Credentials {
-            pid,
-            uid: AtomicU32::new(uid),
-            gid,
+            ids: Mutex::new((pid, uid, gid)),
         }
     }
 
     /// The calling process's credentials (GIO's `g_credentials_new`).
     pub fn current() -> Credentials {
-        // SAFETY: getpid/geteuid/getegid cannot fail.
-        let (pid, uid, gid) = unsafe { (libc::getpid(), libc::geteuid(), libc::getegid()) };
+        let (pid, uid, gid) = creds::current();
         Credentials::from_parts(pid, uid, gid)
     }
 
@@ -52,36 +64,43 @@ impl Credentials {
     }
 
     /// The credentials as a kernel `struct ucred` (to send as SCM_CREDENTIALS).
-    #[allow(dead_code)] // for the SCM_CREDENTIALS encoder and UnixConnection.send_credentials
     #[cfg(any(target_os = "linux", target_os = "android"))]
     pub fn ucred(&self) -> libc::ucred {
-        libc::ucred {
-            pid: self.pid,
-            uid: self.uid.load(Relaxed),
-            gid: self.gid,
-        }
+        let (pid, uid, gid) = self.ids();
+        libc::ucred { pid, uid, gid }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Ids> {
+        // A poisoned lock only means a panic elsewhere; the plain ids are still whole.
+        self.ids.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `(pid, uid, gid)` as stored.
+    fn ids(&self) -> Ids {
+        *self.lock()
     }
 
     /// The process id as stored (0 or -1 when the kernel gave none).
     pub fn raw_pid(&self) -> i32 {
-        self.pid
+        self.ids().0
     }
 
     /// The user id as stored (`u32::MAX` when the kernel gave none).
     pub fn raw_uid(&self) -> u32 {
-        self.uid.load(Relaxed)
+        self.ids().1
     }
 
     /// The group id as stored (`u32::MAX` when the kernel gave none).
     pub fn raw_gid(&self) -> u32 {
-        self.gid
+        self.ids().2
     }
 
     /// GIO's `linux_ucred_check_valid`: SO_PEERCRED on a TCP socket yields pid 0, uid/gid -1;
     /// SO_PASSCRED without a sender's credentials yields pid 0 and the overflow ids.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     fn valid(&self) -> bool {
-        !(self.pid == 0 || self.raw_uid() == NO_ID || self.gid == NO_ID)
+        let (pid, uid, gid) = self.ids();
+        !(pid == 0 || uid == NO_ID || gid == NO_ID)
     }
 
     /// Elsewhere the native structures have no "invalid" marker beyond missing ids.
@@ -111,6 +130,22 @@ impl Credentials {
             "peereid"
         }
     }
+
+    /// NOT_SUPPORTED unless `native_type` is this platform's `GCredentialsType`.
+    fn check_native_type(py: Python<'_>, native_type: i32) -> PyResult<()> {
+        if native_type == NATIVE_TYPE && NATIVE_TYPE != 0 {
+            return Ok(());
+        }
+        Err(error::error(
+            py,
+            Code::NotSupported,
+            format!(
+                "Trying to use credentials of type {native_type} but only type {NATIVE_TYPE} \
+                 ({}) is supported on this platform",
+                Self::native_name()
+            ),
+        ))
+    }
 }
 
 #[pymethods]
@@ -119,6 +154,56 @@ impl Credentials {
     #[new]
     fn py_new() -> Self {
         Credentials::current()
+    }
+
+    /// GIO's `g_credentials_new()`: the calling process's credentials, as the constructor.
+    #[staticmethod]
+    #[allow(clippy::new_ret_no_self)]
+    fn new() -> Self {
+        Credentials::current()
+    }
+
+    /// The native form: the 12 bytes of a `struct ucred` (pid, uid, gid in host byte order)
+    /// for `native_type` 1 (GIO's `G_CREDENTIALS_TYPE_LINUX_UCRED`); NOT_SUPPORTED for
+    /// another type.
+    fn get_native<'py>(
+        &self,
+        py: Python<'py>,
+        native_type: i32,
+    ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+        Self::check_native_type(py, native_type)?;
+        let (pid, uid, gid) = self.ids();
+        let mut raw = [0u8; NATIVE_SIZE];
+        raw[..4].copy_from_slice(&pid.to_ne_bytes());
+        raw[4..8].copy_from_slice(&uid.to_ne_bytes());
+        raw[8..].copy_from_slice(&gid.to_ne_bytes());
+        Ok(pyo3::types::PyBytes::new(py, &raw))
+    }
+
+    /// Replace all three ids from a native form as `get_native` returns it (GIO's
+    /// `g_credentials_set_native`); NOT_SUPPORTED for another type, ValueError for a buffer
+    /// that is not 12 bytes.
+    fn set_native(
+        &self,
+        py: Python<'_>,
+        native_type: i32,
+        native: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        Self::check_native_type(py, native_type)?;
+        let buf = crate::buffer::ReadBuf::new(native)?;
+        let raw: [u8; NATIVE_SIZE] = buf.as_slice().try_into().map_err(|_| {
+            PyValueError::new_err(format!(
+                "native credentials are {NATIVE_SIZE} bytes (struct ucred), not {}",
+                buf.as_slice().len()
+            ))
+        })?;
+        let word = |i: usize| [raw[i], raw[i + 1], raw[i + 2], raw[i + 3]];
+        *self.lock() = (
+            i32::from_ne_bytes(word(0)),
+            u32::from_ne_bytes(word(4)),
+            u32::from_ne_bytes(word(8)),
+        );
+        Ok(())
     }
 
     /// The process id, as stored (0 or -1 when the kernel gave none; see `get_unix_pid`).
@@ -143,14 +228,15 @@ impl Credentials {
     /// values (NOT_SUPPORTED where the platform does not report peer pids).
     fn get_unix_pid(&self, py: Python<'_>) -> PyResult<i32> {
         self.check_valid(py)?;
-        if self.pid == -1 {
+        let pid = self.raw_pid();
+        if pid == -1 {
             return Err(error::error(
                 py,
                 Code::NotSupported,
                 "GCredentials does not contain a process ID on this OS",
             ));
         }
-        Ok(self.pid)
+        Ok(pid)
     }
 
     /// The UNIX user id; INVALID_DATA when the credentials hold the kernel's "no data" values.
@@ -166,7 +252,7 @@ impl Credentials {
                 "uid 4294967295 ((uid_t) -1) means 'no user' and cannot be set",
             ));
         }
-        self.uid.store(uid, Relaxed);
+        self.lock().1 = uid;
         Ok(true)
     }
 
@@ -177,15 +263,16 @@ impl Credentials {
 
     /// Human-readable form, as GIO: `GCredentials:linux-ucred:pid=1,uid=0,gid=0`.
     fn to_string(&self) -> String {
+        let (pid, uid, gid) = self.ids();
         let mut fields = Vec::with_capacity(3);
-        if self.pid != -1 {
-            fields.push(format!("pid={}", self.pid));
+        if pid != -1 {
+            fields.push(format!("pid={pid}"));
         }
-        if self.raw_uid() != NO_ID {
-            fields.push(format!("uid={}", self.raw_uid()));
+        if uid != NO_ID {
+            fields.push(format!("uid={uid}"));
         }
-        if self.gid != NO_ID {
-            fields.push(format!("gid={}", self.gid));
+        if gid != NO_ID {
+            fields.push(format!("gid={gid}"));
         }
         format!("GCredentials:{}:{}", Self::native_name(), fields.join(","))
     }
@@ -199,107 +286,21 @@ impl Credentials {
     }
 }
 
-/// Read the peer's credentials of a connected UNIX socket (`Err(errno)` on failure).
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn peer_credentials(fd: std::os::fd::RawFd) -> Result<Credentials, i32> {
-    let mut cred = libc::ucred {
-        pid: 0,
-        uid: 0,
-        gid: 0,
-    };
-    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
-    // SAFETY: `cred`/`len` are live and sized for SO_PEERCRED's struct ucred.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            (&mut cred as *mut libc::ucred).cast(),
-            &mut len,
-        )
-    };
-    if rc < 0 {
-        return Err(error::last_errno());
-    }
-    Ok(Credentials::from_ucred(&cred))
-}
-
-/// Read the peer's credentials of a connected UNIX socket (`Err(errno)` on failure).
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "dragonfly",
-    target_os = "openbsd",
-    target_os = "netbsd"
-))]
-fn peer_credentials(fd: std::os::fd::RawFd) -> Result<Credentials, i32> {
-    let mut uid: libc::uid_t = NO_ID;
-    let mut gid: libc::gid_t = NO_ID;
-    // SAFETY: `uid`/`gid` are live out-parameters.
-    if unsafe { libc::getpeereid(fd, &mut uid, &mut gid) } < 0 {
-        return Err(error::last_errno());
-    }
-    #[allow(unused_mut)]
-    let mut pid: libc::pid_t = -1;
-    #[cfg(any(target_os = "macos", target_os = "ios"))]
-    {
-        let mut len = std::mem::size_of::<libc::pid_t>() as libc::socklen_t;
-        let mut peer: libc::pid_t = -1;
-        // SAFETY: `peer`/`len` are live and sized for LOCAL_PEERPID's pid_t.
-        let rc = unsafe {
-            libc::getsockopt(
-                fd,
-                libc::SOL_LOCAL,
-                libc::LOCAL_PEERPID,
-                (&mut peer as *mut libc::pid_t).cast(),
-                &mut len,
-            )
-        };
-        if rc == 0 {
-            pid = peer;
-        }
-    }
-    Ok(Credentials::from_parts(pid, uid, gid))
-}
-
 #[pymethods]
 impl Socket {
     /// The connected peer's credentials (SO_PEERCRED). On Linux a TCP socket gives
     /// credentials whose getters raise INVALID_DATA, as GIO.
     fn get_credentials(&self, py: Python<'_>) -> PyResult<Credentials> {
         let guard = self.enter(py)?;
-        #[cfg(any(
-            target_os = "linux",
-            target_os = "android",
-            target_os = "macos",
-            target_os = "ios",
-            target_os = "freebsd",
-            target_os = "dragonfly",
-            target_os = "openbsd",
-            target_os = "netbsd"
-        ))]
-        {
-            peer_credentials(guard.fd)
-                .map_err(|e| error::os_error(py, e, "Unable to read socket credentials"))
-        }
-        #[cfg(not(any(
-            target_os = "linux",
-            target_os = "android",
-            target_os = "macos",
-            target_os = "ios",
-            target_os = "freebsd",
-            target_os = "dragonfly",
-            target_os = "openbsd",
-            target_os = "netbsd"
-        )))]
-        {
-            let _ = guard;
-            Err(error::error(
+        if !creds::PEER_SUPPORTED {
+            return Err(error::error(
                 py,
                 Code::NotSupported,
                 "Unable to read socket credentials: not supported on this OS",
-            ))
+            ));
         }
+        let (pid, uid, gid) = creds::peer(guard.fd)
+            .map_err(|e| error::os_error(py, e, "Unable to read socket credentials"))?;
+        Ok(Credentials::from_parts(pid, uid, gid))
     }
 }

@@ -3,6 +3,8 @@
 
 mod address;
 mod aio;
+// Native reference loops for benches/run.py; release wheels are built without this feature.
+#[cfg(feature = "bench")]
 mod bench;
 mod buffer;
 mod cancellable;
@@ -10,47 +12,65 @@ mod cmsg;
 mod connection;
 mod control;
 mod credentials;
+mod engine;
+mod enum_arg;
 mod enums;
 mod error;
 mod io;
 mod lifecycle;
 mod messages;
+mod metadata;
 mod multicast;
 mod options;
 mod socket;
 mod sys;
 mod vectors;
-mod wait;
 
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyType};
+
+/// `_init(...)`: the Python pieces the crate needs, handed over once by
+/// `giosocket/__init__.py` (the native module never imports its own package):
+/// the error classes and `IOErrorEnum` members, the enum classes, the connection factory
+/// and a loader for `giosocket.aio` (imported when a coroutine is first made).
+#[pyfunction]
+#[pyo3(name = "_init", signature = (*, error, error_classes, broken_pipe, codes, enums, create_connection, load_aio))]
+#[allow(clippy::too_many_arguments)]
+fn init(
+    py: Python<'_>,
+    error: &Bound<'_, PyType>,
+    error_classes: &Bound<'_, PyDict>,
+    broken_pipe: &Bound<'_, PyType>,
+    codes: &Bound<'_, PyDict>,
+    enums: &Bound<'_, PyDict>,
+    create_connection: &Bound<'_, PyAny>,
+    load_aio: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    error::init(py, error, error_classes, broken_pipe, codes)?;
+    enums::init(py, enums)?;
+    connection::init(py, create_connection);
+    aio::init(py, load_aio);
+    Ok(())
+}
 
 #[pymodule]
 fn _giosocket(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    sys::fork::watch();
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(init, m)?)?;
     m.add_class::<cancellable::Cancellable>()?;
     m.add_class::<address::InetAddress>()?;
     m.add_class::<address::SocketAddress>()?;
     m.add_class::<address::InetSocketAddress>()?;
     m.add_class::<address::UnixSocketAddress>()?;
+    m.add_class::<address::NativeSocketAddress>()?;
     m.add_class::<socket::Socket>()?;
     m.add_class::<credentials::Credentials>()?;
     m.add_class::<aio::InFlight>()?;
     m.add_function(wrap_pyfunction!(error::py_io_error_from_errno, m)?)?;
-    // Private benchmark helpers: set as attributes so they stay out of `__all__`.
-    for f in [
-        wrap_pyfunction!(bench::bench_udp_send, m)?,
-        wrap_pyfunction!(bench::bench_udp_recv, m)?,
-        wrap_pyfunction!(bench::bench_stream_send, m)?,
-        wrap_pyfunction!(bench::bench_stream_recv, m)?,
-        wrap_pyfunction!(bench::bench_echo, m)?,
-        wrap_pyfunction!(bench::bench_pingpong, m)?,
-        wrap_pyfunction!(bench::bench_build_profile, m)?,
-    ] {
-        m.setattr(
-            f.getattr("__name__")?
-                .cast_into::<pyo3::types::PyString>()?,
-            &f,
-        )?;
-    }
+    m.add_function(wrap_pyfunction!(enums::native_constants, m)?)?;
+    #[cfg(feature = "bench")]
+    bench::register(m)?;
     m.add_class::<vectors::OutputVector>()?;
     m.add_class::<vectors::InputVector>()?;
     m.add_class::<messages::OutputMessage>()?;
@@ -59,6 +79,12 @@ fn _giosocket(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<control::fd::UnixFDMessage>()?;
     m.add_class::<control::creds::UnixCredentialsMessage>()?;
     m.add_class::<control::udp::UdpSegmentMessage>()?;
+    m.add_class::<control::ip::PacketInfoMessage>()?;
+    m.add_class::<control::ip::TrafficClassMessage>()?;
+    m.add_class::<control::ip::TimestampMessage>()?;
+    m.add_class::<control::ip::DropCountMessage>()?;
+    m.add_class::<control::sockerr::SocketErrorMessage>()?;
     messages::add_flags(m)?;
+    control::sockerr::add_origins(m)?;
     Ok(())
 }

@@ -1,12 +1,22 @@
-//! The socket's file descriptor and its lifetime across threads.
+//! The socket's file descriptor and its lifetime across threads (and forks).
 //!
 //! Every operation enters through [`SocketFd::enter`], which counts it as in flight. `close()`
-//! marks the socket closed, wakes blocked waiters through a lazily created eventfd, and the fd
-//! number itself is released only when the last in-flight operation leaves, so a recycled fd
-//! number can never receive another socket's data.
+//! marks the socket closed, wakes blocked waiters through an eventfd created on the first
+//! blocking wait, and the fd number itself is released only when the last in-flight
+//! operation leaves, so a recycled fd number can never receive another socket's data.
+//!
+//! After `fork()` the child has only the forking thread: operations that parent threads had
+//! in flight will never leave there. The first use of the socket in a new fork generation
+//! (see [`crate::sys::fork`]) forgets them and drops the parent's close wake-up (which the
+//! parent still uses), so `close()` in a child releases the fd at once.
 
-use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering::SeqCst};
+use std::os::fd::{IntoRawFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering::SeqCst};
+
+use crate::sys;
+
+/// Marks a generation change in progress (see [`SocketFd::sync_fork`]).
+const SWITCHING: u64 = u64::MAX;
 
 /// Owner of a socket fd shared by concurrent operations.
 pub struct SocketFd {
@@ -14,39 +24,37 @@ pub struct SocketFd {
     wake: AtomicI32,
     closed: AtomicBool,
     inflight: AtomicUsize,
+    generation: AtomicU64,
 }
 
 /// Proof that an operation is in flight: the fd stays open while it lives.
 pub struct FdGuard<'a> {
     owner: &'a SocketFd,
+    generation: u64,
     /// The open socket fd.
     pub fd: RawFd,
 }
 
 impl Drop for FdGuard<'_> {
     fn drop(&mut self) {
-        let _ = self.owner.leave();
+        let _ = self.owner.leave(self.generation);
     }
 }
 
 impl FdGuard<'_> {
-    /// The eventfd that `close()` signals, created on first use; `None` if eventfd failed
-    /// (the wait then simply cannot be woken by close, only by its timeout/cancellable).
+    /// The eventfd that `close()` signals, created on first use; `None` when no fd can be
+    /// made (EMFILE): waiters then poll in short slices and watch the closed flag instead.
     pub fn wake_fd(&self) -> Option<RawFd> {
         let current = self.owner.wake.load(SeqCst);
         if current >= 0 {
             return Some(current);
         }
-        // SAFETY: plain syscall; result checked.
-        let new = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        if new < 0 {
-            return None;
-        }
+        let new = sys::eventfd::new().ok()?.into_raw_fd();
         match self.owner.wake.compare_exchange(-1, new, SeqCst, SeqCst) {
             Ok(_) => Some(new),
             Err(existing) => {
-                // SAFETY: `new` is ours and unused; another thread installed its own.
-                unsafe { libc::close(new) };
+                // Another thread installed its own first; `new` is ours and unused.
+                let _ = sys::net::close(new);
                 Some(existing)
             }
         }
@@ -58,9 +66,11 @@ impl FdGuard<'_> {
     }
 
     /// Keep the operation in flight beyond this borrow (an event-loop wait spans several
-    /// Python calls). The caller must call [`SocketFd::leave_detached`] exactly once later.
-    pub fn detach(self) {
+    /// Python calls). Returns the token to hand to [`SocketFd::leave_detached`] exactly once.
+    pub fn detach(self) -> u64 {
+        let generation = self.generation;
         std::mem::forget(self);
+        generation
     }
 }
 
@@ -72,29 +82,70 @@ impl SocketFd {
             wake: AtomicI32::new(-1),
             closed: AtomicBool::new(false),
             inflight: AtomicUsize::new(0),
+            generation: AtomicU64::new(sys::fork::generation()),
+        }
+    }
+
+    /// In a process forked since the socket was last used: forget the parent's in-flight
+    /// operations and its close wake-up. Returns the current generation.
+    #[inline]
+    fn sync_fork(&self) -> u64 {
+        let now = sys::fork::generation();
+        loop {
+            let seen = self.generation.load(SeqCst);
+            if seen == now {
+                return now;
+            }
+            if seen == SWITCHING {
+                // Another thread of this child is switching; it finishes in a few instructions.
+                std::thread::yield_now();
+                continue;
+            }
+            if self
+                .generation
+                .compare_exchange(seen, SWITCHING, SeqCst, SeqCst)
+                .is_ok()
+            {
+                self.inflight.store(0, SeqCst);
+                let wake = self.wake.swap(-1, SeqCst);
+                if wake >= 0 {
+                    // The child's copy of the parent's eventfd: closing it leaves the parent's.
+                    let _ = sys::net::close(wake);
+                }
+                self.generation.store(now, SeqCst);
+                return now;
+            }
         }
     }
 
     /// Enter an operation; `None` once closed.
+    #[inline]
     pub fn enter(&self) -> Option<FdGuard<'_>> {
+        let generation = self.sync_fork();
         self.inflight.fetch_add(1, SeqCst);
         if self.closed.load(SeqCst) {
-            self.leave();
+            self.leave(generation);
             return None;
         }
         Some(FdGuard {
             owner: self,
+            generation,
             fd: self.fd.load(SeqCst),
         })
     }
 
-    /// End an operation kept in flight by [`FdGuard::detach`]; releases the fd if `close()`
-    /// happened meanwhile and this was the last operation. Returns a failed `close(2)`'s errno.
-    pub fn leave_detached(&self) -> Option<i32> {
-        self.leave()
+    /// End an operation kept in flight by [`FdGuard::detach`] (pass its token); releases the
+    /// fd if `close()` happened meanwhile and this was the last operation. Returns a failed
+    /// `close(2)`'s errno.
+    pub fn leave_detached(&self, token: u64) -> Option<i32> {
+        self.leave(token)
     }
 
-    fn leave(&self) -> Option<i32> {
+    fn leave(&self, generation: u64) -> Option<i32> {
+        if generation != self.generation.load(SeqCst) {
+            // Entered before a fork, in the parent: not counted in this process any more.
+            return None;
+        }
         if self.inflight.fetch_sub(1, SeqCst) == 1 && self.closed.load(SeqCst) {
             return self.release();
         }
@@ -118,38 +169,30 @@ impl SocketFd {
     /// Close: wake waiters; release the fd now if nothing is in flight. Returns the errno of
     /// `close(2)` when it ran here and failed. Idempotent: later calls do nothing.
     pub fn close(&self) -> Option<i32> {
+        let generation = self.sync_fork();
         // Count the close itself as in flight so the wake fd stays open while we signal it.
         self.inflight.fetch_add(1, SeqCst);
         if self.closed.swap(true, SeqCst) {
-            self.leave();
+            self.leave(generation);
             return None;
         }
         let wake = self.wake.load(SeqCst);
         if wake >= 0 {
-            let one: u64 = 1;
-            // SAFETY: writes 8 bytes from a live u64 to our eventfd, kept open by the
-            // in-flight count taken above.
-            unsafe { libc::write(wake, (&one as *const u64).cast(), 8) };
+            sys::eventfd::signal(wake);
         }
-        self.leave()
+        self.leave(generation)
     }
 
     fn release(&self) -> Option<i32> {
         let mut failure = None;
         let fd = self.fd.swap(-1, SeqCst);
         if fd >= 0 {
-            // SAFETY: we own `fd`; the swap guarantees it is closed exactly once.
-            if unsafe { libc::close(fd) } < 0 {
-                let errno = crate::error::last_errno();
-                if errno != libc::EINTR {
-                    failure = Some(errno);
-                }
-            }
+            // The swap guarantees the fd is closed exactly once.
+            failure = sys::net::close(fd).err();
         }
         let wake = self.wake.swap(-1, SeqCst);
         if wake >= 0 {
-            // SAFETY: we own the wake eventfd; the swap guarantees a single close.
-            unsafe { libc::close(wake) };
+            let _ = sys::net::close(wake);
         }
         failure
     }

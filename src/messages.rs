@@ -12,8 +12,11 @@ use pyo3::types::{PyList, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 use socket2::{SockAddr, SockAddrStorage};
 
-use crate::address::{sockaddr_from_py, sockaddr_to_py};
-use crate::cmsg::{self, ControlBuf};
+use crate::address::{ip_from_py, sockaddr_from_py, sockaddr_to_py};
+use crate::cmsg::{self, ControlBuf, SendMeta};
+use crate::control::ip::{inet_address, tclass_value};
+use crate::io::message::recv_msghdr;
+use crate::sys::cmsg::{RecvMeta, METADATA_SPACE};
 use crate::vectors::{InVecs, OutVecs};
 
 /// A `SockAddr` from `len` raw bytes of a received `sockaddr_storage`.
@@ -32,8 +35,11 @@ pub fn sockaddr_from_raw(raw: &libc::sockaddr_storage, len: libc::socklen_t) -> 
 }
 
 /// One datagram to send with `Socket.send_messages` (GIO's `GOutputMessage`):
-/// `OutputMessage(address=None, vectors=(), control_messages=None)`. `bytes_sent` is filled
-/// by `send_messages`. Attributes may be reassigned between calls.
+/// `OutputMessage(address=None, vectors=(), control_messages=None, *, segment_size=0,
+/// source=None, traffic_class=None)`. The keywords set UDP metadata without control-message
+/// objects: the GSO segment size, the source address (packet info) and the traffic class
+/// (ECN/DSCP). `bytes_sent` is filled by `send_messages`. Attributes may be reassigned
+/// between calls.
 #[pyclass(module = "giosocket", skip_from_py_object)]
 pub struct OutputMessage {
     address_obj: Option<Py<PyAny>>,
@@ -41,7 +47,24 @@ pub struct OutputMessage {
     vectors_obj: Py<PyAny>,
     pub(crate) vecs: OutVecs,
     control_obj: Vec<Py<PyAny>>,
+    pub(crate) meta: SendMeta,
     bytes_sent: AtomicUsize,
+}
+
+fn segment_size_arg(value: i64) -> PyResult<u16> {
+    u16::try_from(value).map_err(|_| {
+        PyValueError::new_err(format!(
+            "segment_size must be in range(0, 65536), not {value}"
+        ))
+    })
+}
+
+fn source_arg(source: Option<&Bound<'_, PyAny>>) -> PyResult<Option<std::net::IpAddr>> {
+    source.filter(|s| !s.is_none()).map(ip_from_py).transpose()
+}
+
+fn tclass_arg(value: Option<i64>) -> PyResult<Option<u8>> {
+    value.map(tclass_value).transpose()
 }
 
 impl OutputMessage {
@@ -53,9 +76,9 @@ impl OutputMessage {
             .collect()
     }
 
-    /// Whether control messages are attached.
+    /// Whether control messages or metadata keywords are attached.
     pub(crate) fn has_control(&self) -> bool {
-        !self.control_obj.is_empty()
+        !self.control_obj.is_empty() || self.meta.is_set()
     }
 
     /// Record the bytes sent by the last `send_messages`.
@@ -92,25 +115,75 @@ fn control_objs(messages: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Py<PyAny>>>
 
 #[pymethods]
 impl OutputMessage {
-    /// `OutputMessage(address=None, vectors=(), control_messages=None)`.
+    /// `OutputMessage(address=None, vectors=(), control_messages=None, *, segment_size=0,
+    /// source=None, traffic_class=None)`.
     #[new]
-    #[pyo3(signature = (address = None, vectors = None, control_messages = None))]
+    #[pyo3(signature = (address = None, vectors = None, control_messages = None, *,
+                        segment_size = 0, source = None, traffic_class = None))]
+    #[allow(clippy::too_many_arguments)]
     fn py_new(
         py: Python<'_>,
         address: Option<&Bound<'_, PyAny>>,
         vectors: Option<&Bound<'_, PyAny>>,
         control_messages: Option<&Bound<'_, PyAny>>,
+        segment_size: i64,
+        source: Option<&Bound<'_, PyAny>>,
+        traffic_class: Option<i64>,
     ) -> PyResult<Self> {
         let (address_obj, address) = out_address(address)?;
         let (vectors_obj, vecs) = out_vectors(vectors, py)?;
+        let meta = SendMeta {
+            segment_size: segment_size_arg(segment_size)?,
+            source: source_arg(source)?,
+            traffic_class: tclass_arg(traffic_class)?,
+        };
         Ok(OutputMessage {
             address_obj,
             address,
             vectors_obj,
             vecs,
             control_obj: control_objs(control_messages)?,
+            meta,
             bytes_sent: AtomicUsize::new(0),
         })
+    }
+
+    /// UDP GSO segment size to send with (0 = none): the kernel splits the datagram into
+    /// segments of this size.
+    #[getter(segment_size)]
+    fn prop_segment_size(&self) -> u16 {
+        self.meta.segment_size
+    }
+
+    #[setter(segment_size)]
+    fn prop_set_segment_size(&mut self, value: i64) -> PyResult<()> {
+        self.meta.segment_size = segment_size_arg(value)?;
+        Ok(())
+    }
+
+    /// Source address to send from (packet info; None = the kernel's choice).
+    #[getter(source)]
+    fn prop_source(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.meta.source.map(|ip| inet_address(py, ip)).transpose()
+    }
+
+    #[setter(source)]
+    fn prop_set_source(&mut self, source: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        self.meta.source = source_arg(source)?;
+        Ok(())
+    }
+
+    /// Traffic class (IP_TOS / IPV6_TCLASS byte, ECN in the low two bits) to send with
+    /// (None = the socket's).
+    #[getter(traffic_class)]
+    fn prop_traffic_class(&self) -> Option<u8> {
+        self.meta.traffic_class
+    }
+
+    #[setter(traffic_class)]
+    fn prop_set_traffic_class(&mut self, value: Option<i64>) -> PyResult<()> {
+        self.meta.traffic_class = tclass_arg(value)?;
+        Ok(())
     }
 
     /// Destination (None = the connected peer).
@@ -193,6 +266,10 @@ impl OutputMessage {
 /// holds `bytes_received`, `flags`, `address` and `control_messages` of the datagram received
 /// into it. Reuse it: its buffers stay borrowed and its storage is allocated once. While a
 /// call uses it, other threads touching it get a RuntimeError (pyo3's borrow check).
+///
+/// UDP metadata switched on with `Socket.set_receive_*` (and GRO) is decoded natively into
+/// plain fields whatever `want_control_messages` says: `segment_size`, `destination`,
+/// `interface_index`, `traffic_class`, `timestamp_ns`, `drop_count`.
 #[pyclass(module = "giosocket", skip_from_py_object)]
 pub struct InputMessage {
     vectors_obj: Py<PyAny>,
@@ -200,9 +277,11 @@ pub struct InputMessage {
     pub(crate) name: libc::sockaddr_storage,
     pub(crate) namelen: libc::socklen_t,
     pub(crate) control: ControlBuf,
+    want_control: bool,
     pub(crate) bytes_received: usize,
     pub(crate) flags: i32,
     pub(crate) control_messages: Vec<Py<PyAny>>,
+    meta: RecvMeta,
     cache: Option<(Vec<u8>, Py<PyAny>)>,
 }
 
@@ -213,6 +292,18 @@ unsafe impl Send for InputMessage {}
 unsafe impl Sync for InputMessage {}
 
 impl InputMessage {
+    /// The receiving `msghdr` for this message. The control buffer is always handed to the
+    /// kernel on IP sockets (`inet`), where it can only carry metadata; elsewhere only when
+    /// control messages are wanted, so descriptors are never received unasked.
+    pub(crate) fn recv_hdr(&mut self, inet: bool) -> libc::msghdr {
+        let mut hdr = recv_msghdr(&mut self.name, self.vecs.iov(), &mut self.control);
+        if !self.want_control && !inet {
+            hdr.msg_control = std::ptr::null_mut();
+            hdr.msg_controllen = 0;
+        }
+        hdr
+    }
+
     /// Store the results of one received datagram.
     pub(crate) fn finish(
         &mut self,
@@ -226,10 +317,18 @@ impl InputMessage {
         // The kernel echoes MSG_CMSG_CLOEXEC (an input flag) into msg_flags: hide it.
         self.flags = flags & !libc::MSG_CMSG_CLOEXEC;
         self.namelen = namelen;
+        if controllen == 0 {
+            self.meta = RecvMeta::NONE;
+            if !self.control_messages.is_empty() {
+                self.control_messages = Vec::new();
+            }
+            return Ok(());
+        }
+        self.meta = RecvMeta::decode(&self.control, controllen);
         let old = std::mem::take(&mut self.control_messages);
         drop(old);
-        if controllen > 0 {
-            self.control_messages = cmsg::decode(py, self.control.bytes(controllen))?;
+        if self.want_control {
+            self.control_messages = cmsg::decode(py, &self.control, controllen, None)?;
         }
         Ok(())
     }
@@ -262,13 +361,15 @@ impl InputMessage {
             name: unsafe { std::mem::zeroed() },
             namelen: 0,
             control: if want_control_messages {
-                ControlBuf::with_len(control_size)
+                ControlBuf::with_len(control_size.max(METADATA_SPACE))
             } else {
-                ControlBuf::empty()
+                ControlBuf::with_len(METADATA_SPACE)
             },
+            want_control: want_control_messages,
             bytes_received: 0,
             flags: 0,
             control_messages: Vec::new(),
+            meta: RecvMeta::NONE,
             cache: None,
         })
     }
@@ -316,6 +417,48 @@ impl InputMessage {
     #[getter(flags)]
     fn prop_flags(&self) -> i32 {
         self.flags
+    }
+
+    /// GRO segment size of the last datagram (0 = not coalesced, or GRO off): the buffer
+    /// holds `bytes_received // segment_size` datagrams of this size, then a shorter rest.
+    #[getter(segment_size)]
+    fn prop_segment_size(&self) -> u16 {
+        self.meta.segment_size
+    }
+
+    /// The address the last datagram was sent to (None unless packet info is on).
+    #[getter(destination)]
+    fn prop_destination(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.meta
+            .destination
+            .map(|ip| inet_address(py, ip))
+            .transpose()
+    }
+
+    /// Index of the interface the last datagram arrived on (0 unless packet info is on).
+    #[getter(interface_index)]
+    fn prop_interface_index(&self) -> u32 {
+        self.meta.interface_index
+    }
+
+    /// Traffic class byte of the last datagram (ECN = `& 3`; -1 unless traffic class is on).
+    #[getter(traffic_class)]
+    fn prop_traffic_class(&self) -> i16 {
+        self.meta.traffic_class
+    }
+
+    /// Kernel receive time of the last datagram, CLOCK_REALTIME ns (0 unless timestamps are
+    /// on).
+    #[getter(timestamp_ns)]
+    fn prop_timestamp_ns(&self) -> i64 {
+        self.meta.timestamp_ns
+    }
+
+    /// The socket's drop counter when the last datagram was received (-1 unless drop counts
+    /// are on and the kernel attached one, which it does after the first drop).
+    #[getter(drop_count)]
+    fn prop_drop_count(&self) -> i64 {
+        self.meta.drop_count
     }
 
     /// Control messages of the last datagram (empty unless `want_control_messages`).

@@ -2,34 +2,23 @@
 //! IP-level options GIO exposes as properties: `ttl`, `multicast_ttl`, `multicast_loopback`,
 //! `broadcast`. Semantics follow `g_socket_multicast_group_operation{,_ssm}` in gsocket.c.
 //!
-//! Membership requests (Linux):
-//! - IPv4 any-source: `ip_mreqn` (interface by index) with IP_ADD/DROP_MEMBERSHIP;
-//! - IPv4 source-specific: `ip_mreq_source` (interface by its IPv4 address, found with
-//!   `getifaddrs`) with IP_ADD/DROP_SOURCE_MEMBERSHIP;
-//! - IPv6 any-source: `ipv6_mreq` with IPV6_ADD/DROP_MEMBERSHIP;
-//! - IPv6 source-specific: `group_source_req` with MCAST_JOIN/LEAVE_SOURCE_GROUP.
-//!
-//! Interface names are resolved in the calling thread's network namespace, as the kernel does.
+//! The kernel requests themselves are in [`crate::sys::multicast`]. Interface names are
+//! resolved in the calling thread's network namespace, as the kernel does.
 
-use std::ffi::{CStr, CString};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::RawFd;
+use std::net::{IpAddr, Ipv4Addr};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use socket2::SockAddr;
 
 use crate::address::ip_from_py;
 use crate::error::{self, Code};
 use crate::options::socket_properties;
 use crate::socket::{Socket, TYPE_DATAGRAM};
 use crate::sys;
+use crate::sys::multicast as mc;
 
 /// `IFNAMSIZ`: interface names are shorter than this (NUL included).
 const IFNAMSIZ: usize = 16;
-
-/// What a `setsockopt` gives: Err(errno) on failure.
-type Outcome = Result<(), i32>;
 
 /// A membership request, resolved from Python arguments.
 struct Request<'a> {
@@ -52,140 +41,48 @@ impl Request<'_> {
         error::error(py, code, format!("{}: {reason}", self.context()))
     }
 
-    /// The requested interface's index; 0 (any) when none was named.
+    /// The named interface's index (0, any, when none was named), as GIO's `if_nametoindex`
+    /// call; a name that is no interface (also one too long to be one) is NO_SUCH_DEVICE.
     fn iface_index(&self, py: Python<'_>) -> PyResult<u32> {
-        Ok(self
-            .iface
-            .map(|name| iface_index(py, name))
-            .transpose()?
-            .unwrap_or(0))
+        let Some(name) = self.iface else {
+            return Ok(0);
+        };
+        sys::addr::if_nametoindex(name).map_err(|errno| interface_not_found(py, name, errno))
     }
 
-    /// `setsockopt(fd, level, join_name or leave_name, value)` as this request asks.
-    fn apply<T>(
-        &self,
-        fd: RawFd,
-        level: i32,
-        join_name: i32,
-        leave_name: i32,
-        value: &T,
-    ) -> Outcome {
-        let name = if self.join { join_name } else { leave_name };
-        sys::setsockopt_raw(fd, level, name, value)
-    }
-}
-
-fn in_addr(ip: Ipv4Addr) -> libc::in_addr {
-    libc::in_addr {
-        s_addr: u32::from_ne_bytes(ip.octets()),
-    }
-}
-
-fn in6_addr(ip: Ipv6Addr) -> libc::in6_addr {
-    libc::in6_addr {
-        s6_addr: ip.octets(),
-    }
-}
-
-/// A `sockaddr_storage` holding `ip` (port 0), for `group_source_req`.
-fn storage(ip: IpAddr) -> libc::sockaddr_storage {
-    let addr = SockAddr::from(SocketAddr::new(ip, 0));
-    // SAFETY: sockaddr_storage is plain data; all-zero is a valid value.
-    let mut out: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let len = (addr.len() as usize).min(std::mem::size_of::<libc::sockaddr_storage>());
-    // SAFETY: `addr` holds `len` initialised bytes; `out` has room for them; no overlap.
-    unsafe {
-        std::ptr::copy_nonoverlapping(
-            addr.as_ptr().cast::<u8>(),
-            (&mut out as *mut libc::sockaddr_storage).cast::<u8>(),
-            len,
-        )
-    };
-    out
-}
-
-/// Validate an interface name given from Python.
-fn iface_cstring(py: Python<'_>, name: &str) -> PyResult<CString> {
-    if name.is_empty() {
-        return Err(PyValueError::new_err(
-            "iface must be an interface name or None, not ''",
-        ));
-    }
-    if name.len() >= IFNAMSIZ {
-        return Err(error::error(
-            py,
-            Code::FilenameTooLong,
-            format!("Interface name too long: {name:?}"),
-        ));
-    }
-    CString::new(name).map_err(|_| PyValueError::new_err("iface must not contain NUL characters"))
-}
-
-/// The interface's index (`if_nametoindex`); NO_SUCH_DEVICE when there is none.
-fn iface_index(py: Python<'_>, name: &str) -> PyResult<u32> {
-    let cname = iface_cstring(py, name)?;
-    // SAFETY: `cname` is a valid NUL-terminated string.
-    let index = unsafe { libc::if_nametoindex(cname.as_ptr()) };
-    if index == 0 {
-        let errno = error::last_errno();
-        return Err(error::gio_error(
-            py,
-            Code::NoSuchDevice,
-            format!("Interface not found: {name}: {}", error::strerror(errno)),
-            Some(errno),
-        ));
-    }
-    Ok(index)
-}
-
-/// The interface's first IPv4 address (`getifaddrs`), as GIO's `g_socket_get_adapter_ipv4_addr`.
-fn iface_ipv4(py: Python<'_>, name: &str) -> PyResult<Ipv4Addr> {
-    let cname = iface_cstring(py, name)?;
-    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
-    // SAFETY: `list` receives a linked list we free below with freeifaddrs.
-    if unsafe { libc::getifaddrs(&mut list) } < 0 {
-        return Err(error::os_error(
-            py,
-            error::last_errno(),
-            "Unable to list interfaces",
-        ));
-    }
-    let mut found = None;
-    let mut cursor = list;
-    while !cursor.is_null() {
-        // SAFETY: `cursor` is a node of the list getifaddrs returned, still alive.
-        let entry = unsafe { &*cursor };
-        cursor = entry.ifa_next;
-        if entry.ifa_name.is_null() || entry.ifa_addr.is_null() {
-            continue;
-        }
-        // SAFETY: ifa_name is a NUL-terminated string owned by the list.
-        if unsafe { CStr::from_ptr(entry.ifa_name) } != cname.as_c_str() {
-            continue;
-        }
-        // SAFETY: ifa_addr points to a sockaddr whose family tells its real type.
-        if i32::from(unsafe { (*entry.ifa_addr).sa_family }) != libc::AF_INET {
-            continue;
-        }
-        // SAFETY: family AF_INET, so the sockaddr is a sockaddr_in.
-        let sin = unsafe { &*entry.ifa_addr.cast::<libc::sockaddr_in>() };
-        found = Some(Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes()));
-        break;
-    }
-    // SAFETY: `list` came from getifaddrs and is freed once; `entry` refs are gone.
-    unsafe { libc::freeifaddrs(list) };
-    match found {
-        Some(ip) => Ok(ip),
-        None => {
-            // Tell "no such interface" from "no IPv4 address on it".
-            iface_index(py, name)?;
-            Err(error::gio_error(
+    /// The named interface's IPv4 address (0.0.0.0, any, when none was named), as GIO's
+    /// `g_socket_get_adapter_ipv4_addr` (SIOCGIFADDR).
+    fn iface_ipv4(&self, py: Python<'_>, fd: std::os::fd::RawFd) -> PyResult<Ipv4Addr> {
+        let Some(name) = self.iface else {
+            return Ok(Ipv4Addr::UNSPECIFIED);
+        };
+        if name.len() >= IFNAMSIZ {
+            return Err(error::error(
                 py,
-                Code::NoSuchDevice,
-                format!("Interface {name} has no IPv4 address"),
-                Some(libc::EADDRNOTAVAIL),
-            ))
+                Code::FilenameTooLong,
+                format!("Interface name too long: {name:?}"),
+            ));
         }
+        mc::interface_ipv4(fd, name.as_bytes())
+            .map_err(|errno| interface_not_found(py, name, errno))
+    }
+}
+
+/// GIO's "Interface not found" error (naming the interface), its code from the errno.
+fn interface_not_found(py: Python<'_>, name: &str, errno: i32) -> PyErr {
+    error::os_error(py, errno, &format!("Interface not found: {name}"))
+}
+
+/// Validate an interface name given from Python (GIO's `iface == NULL || *iface != '\0'`).
+fn check_iface(iface: Option<&str>) -> PyResult<()> {
+    match iface {
+        Some("") => Err(PyValueError::new_err(
+            "iface must be an interface name or None, not ''",
+        )),
+        Some(name) if name.contains('\0') => Err(PyValueError::new_err(
+            "iface must not contain NUL characters",
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -202,8 +99,10 @@ impl Socket {
         }
     }
 
-    /// One membership change (GIO's `g_socket_multicast_group_operation{,_ssm}`).
+    /// One membership change (GIO's `g_socket_multicast_group_operation{,_ssm}`): requests
+    /// GIO hands to the kernel get the kernel's answer, through the errno table.
     fn membership(&self, py: Python<'_>, req: &Request<'_>) -> PyResult<bool> {
+        check_iface(req.iface)?;
         let guard = self.enter(py)?;
         if self.stype != TYPE_DATAGRAM {
             return Err(req.fail(py, Code::NotSupported, "multicast needs a datagram socket"));
@@ -218,29 +117,23 @@ impl Socket {
                 &format!("{} is not a multicast address", req.group),
             ));
         }
-        if req.group.is_ipv6() && self.family == libc::AF_INET {
-            return Err(req.fail(
-                py,
-                Code::NotSupported,
-                &format!("IPv6 group {} on an IPv4 socket", req.group),
-            ));
-        }
+        let fd = guard.fd;
+        let join = req.join;
         let result = match (req.group, req.source) {
-            (IpAddr::V4(group), None) => join_v4(py, guard.fd, group, req)?,
+            (IpAddr::V4(group), None) => mc::change_v4(fd, group, req.iface_index(py)?, join),
             (IpAddr::V4(group), Some(IpAddr::V4(source))) => {
-                join_v4_ssm(py, guard.fd, group, source, req)?
+                mc::change_ssm_v4(fd, group, source, req.iface_ipv4(py, fd)?, join)
             }
-            (IpAddr::V6(group), None) => join_v6(py, guard.fd, group, req)?,
-            (IpAddr::V6(group), Some(IpAddr::V6(source))) => {
-                join_v6_ssm(py, guard.fd, group, source, req)?
-            }
-            (group, Some(source)) => {
-                let want = if group.is_ipv4() { "IPv4" } else { "IPv6" };
+            (IpAddr::V4(_), Some(IpAddr::V6(_))) => {
                 return Err(req.fail(
                     py,
                     Code::NotSupported,
-                    &format!("source-specific not an {want} address: {source}"),
-                ));
+                    "source-specific not an IPv4 address",
+                ))
+            }
+            (IpAddr::V6(group), None) => mc::change_v6(fd, group, req.iface_index(py)?, join),
+            (IpAddr::V6(group), Some(source)) => {
+                mc::change_ssm_v6(fd, group, source, req.iface_index(py)?, join)
             }
         };
         result.map_err(|errno| error::os_error(py, errno, req.context()))?;
@@ -267,67 +160,6 @@ impl Socket {
             },
         )
     }
-}
-
-fn join_v4(py: Python<'_>, fd: RawFd, group: Ipv4Addr, req: &Request<'_>) -> PyResult<Outcome> {
-    let mreq = libc::ip_mreqn {
-        imr_multiaddr: in_addr(group),
-        imr_address: in_addr(Ipv4Addr::UNSPECIFIED),
-        imr_ifindex: req.iface_index(py)? as libc::c_int,
-    };
-    let (join, leave) = (libc::IP_ADD_MEMBERSHIP, libc::IP_DROP_MEMBERSHIP);
-    Ok(req.apply(fd, libc::IPPROTO_IP, join, leave, &mreq))
-}
-
-fn join_v4_ssm(
-    py: Python<'_>,
-    fd: RawFd,
-    group: Ipv4Addr,
-    source: Ipv4Addr,
-    req: &Request<'_>,
-) -> PyResult<Outcome> {
-    let iface = match req.iface {
-        Some(name) => iface_ipv4(py, name)?,
-        None => Ipv4Addr::UNSPECIFIED,
-    };
-    let mreq = libc::ip_mreq_source {
-        imr_multiaddr: in_addr(group),
-        imr_interface: in_addr(iface),
-        imr_sourceaddr: in_addr(source),
-    };
-    let (join, leave) = (
-        libc::IP_ADD_SOURCE_MEMBERSHIP,
-        libc::IP_DROP_SOURCE_MEMBERSHIP,
-    );
-    Ok(req.apply(fd, libc::IPPROTO_IP, join, leave, &mreq))
-}
-
-fn join_v6(py: Python<'_>, fd: RawFd, group: Ipv6Addr, req: &Request<'_>) -> PyResult<Outcome> {
-    let mreq = libc::ipv6_mreq {
-        ipv6mr_multiaddr: in6_addr(group),
-        ipv6mr_interface: req.iface_index(py)?,
-    };
-    let (join, leave) = (libc::IPV6_ADD_MEMBERSHIP, libc::IPV6_DROP_MEMBERSHIP);
-    Ok(req.apply(fd, libc::IPPROTO_IPV6, join, leave, &mreq))
-}
-
-fn join_v6_ssm(
-    py: Python<'_>,
-    fd: RawFd,
-    group: Ipv6Addr,
-    source: Ipv6Addr,
-    req: &Request<'_>,
-) -> PyResult<Outcome> {
-    let gsr = libc::group_source_req {
-        gsr_interface: req.iface_index(py)?,
-        gsr_group: storage(group.into()),
-        gsr_source: storage(source.into()),
-    };
-    let (join, leave) = (
-        libc::MCAST_JOIN_SOURCE_GROUP,
-        libc::MCAST_LEAVE_SOURCE_GROUP,
-    );
-    Ok(req.apply(fd, libc::IPPROTO_IPV6, join, leave, &gsr))
 }
 
 /// An option value from Python (unsigned in GIO) as the kernel's int.
@@ -515,8 +347,12 @@ fn reject_sourceless_ssm(py: Python<'_>, source_specific: bool, join: bool) -> P
 }
 
 socket_properties! {
+    /// Unicast TTL / hop limit (IP_TTL, IPV6_UNICAST_HOPS; 1..255).
     ttl => (prop_ttl, get_ttl, prop_set_ttl, set_ttl: u32);
+    /// Multicast TTL / hop limit (IP_MULTICAST_TTL, IPV6_MULTICAST_HOPS); default 1.
     multicast_ttl => (prop_multicast_ttl, get_multicast_ttl, prop_set_multicast_ttl, set_multicast_ttl: u32);
+    /// Whether this host's own members receive the multicast datagrams sent (default True).
     multicast_loopback => (prop_multicast_loopback, get_multicast_loopback, prop_set_multicast_loopback, set_multicast_loopback: bool);
+    /// SO_BROADCAST: whether datagrams may be sent to broadcast addresses.
     broadcast => (prop_broadcast, get_broadcast, prop_set_broadcast, set_broadcast: bool);
 }

@@ -63,7 +63,7 @@ impl Socket {
     fn get_keepalive(&self, py: Python<'_>) -> PyResult<bool> {
         let guard = self.enter(py)?;
         Ok(
-            sys::getsockopt_int(guard.fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE)
+            sys::getsockopt_int(guard.fd, sys::SOL_SOCKET, sys::SO_KEEPALIVE)
                 .map(|v| v != 0)
                 .unwrap_or(false),
         )
@@ -74,8 +74,8 @@ impl Socket {
         let guard = self.enter(py)?;
         sys::setsockopt_int(
             guard.fd,
-            libc::SOL_SOCKET,
-            libc::SO_KEEPALIVE,
+            sys::SOL_SOCKET,
+            sys::SO_KEEPALIVE,
             keepalive as i32,
         )
         .map_err(|e| error::os_error(py, e, "Unable to set keepalive"))
@@ -86,9 +86,15 @@ impl Socket {
         Ok(self.listen_backlog.load(Relaxed))
     }
 
-    /// Set the backlog used by the next `listen()`.
+    /// Set the backlog used by the next `listen()`; no effect once the socket is listening,
+    /// as GIO (whose `g_return_if_fail (!listening)` keeps the value).
     fn set_listen_backlog(&self, _py: Python<'_>, backlog: i32) -> PyResult<()> {
-        self.listen_backlog.store(backlog, Relaxed);
+        let listening = self.fd.enter().is_some_and(|guard| {
+            sys::getsockopt_int(guard.fd, libc::SOL_SOCKET, libc::SO_ACCEPTCONN) == Ok(1)
+        });
+        if !listening {
+            self.listen_backlog.store(backlog, Relaxed);
+        }
         Ok(())
     }
 
@@ -131,7 +137,8 @@ impl Socket {
             self.check_connect(py)?;
         }
         let guard = self.enter(py)?;
-        let addr = sys::getpeername(guard.fd)
+        let addr = self
+            .remote_address(&guard)
             .map_err(|e| error::os_error(py, e, "could not get remote address"))?;
         sockaddr_to_py(py, &addr)?.ok_or_else(|| {
             error::error(py, Code::Failed, "could not get remote address: no address")
@@ -140,12 +147,14 @@ impl Socket {
 }
 
 /// Python properties over `get_x(py)` / `set_x(py, value)` method pairs of `Socket`:
-/// `name => (getter_fn_name, get_x [, setter_fn_name, set_x: Type])`.
+/// `/// doc` then `name => (getter_fn_name, get_x [, setter_fn_name, set_x: Type])`; the doc
+/// comment becomes the property's docstring (repeated in `_giosocket.pyi`).
 macro_rules! socket_properties {
-    ($($name:ident => ($prop_get:ident, $get:ident $(, $prop_set:ident, $set:ident : $ty:ty)?);)*) => {
+    ($($(#[$doc:meta])* $name:ident => ($prop_get:ident, $get:ident $(, $prop_set:ident, $set:ident : $ty:ty)?);)*) => {
         #[pyo3::pymethods]
         impl $crate::socket::Socket {
             $(
+                $(#[$doc])*
                 #[getter($name)]
                 fn $prop_get(&self, py: pyo3::Python<'_>) -> pyo3::PyResult<pyo3::Py<pyo3::PyAny>> {
                     pyo3::IntoPyObjectExt::into_py_any(self.$get(py)?, py)
@@ -164,13 +173,22 @@ macro_rules! socket_properties {
 pub(crate) use socket_properties;
 
 socket_properties! {
+    /// The socket's address family (`SocketFamily`), fixed at creation.
     family => (prop_family, get_family);
+    /// The socket type (`SocketType`), fixed at creation.
     r#type => (prop_type, get_socket_type);
+    /// The protocol (`SocketProtocol`, or the raw protocol number).
     protocol => (prop_protocol, get_protocol);
+    /// Whether calls block (emulated; the OS fd stays non-blocking).
     blocking => (prop_blocking, get_blocking, prop_set_blocking, set_blocking: bool);
+    /// SO_KEEPALIVE: whether TCP keepalive probes are sent on an idle connection.
     keepalive => (prop_keepalive, get_keepalive, prop_set_keepalive, set_keepalive: bool);
+    /// Backlog used by `listen()` (default 10).
     listen_backlog => (prop_listen_backlog, get_listen_backlog, prop_set_listen_backlog, set_listen_backlog: i32);
+    /// Inactivity timeout of blocking calls, in seconds (0 = none; negative raises ValueError).
     timeout => (prop_timeout, get_timeout, prop_set_timeout, set_timeout: f64);
+    /// The local address (`getsockname`).
     local_address => (prop_local_address, get_local_address);
+    /// The connected peer's address (`getpeername`).
     remote_address => (prop_remote_address, get_remote_address);
 }

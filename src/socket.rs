@@ -4,6 +4,7 @@
 
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pyo3::exceptions::PyValueError;
@@ -12,11 +13,11 @@ use socket2::SockAddr;
 
 use crate::address::{sockaddr_from_py, sockaddr_to_py};
 use crate::cancellable::{self, Cancellable};
-use crate::enums::{self, Kind};
+use crate::engine::{self, Budget};
+use crate::enums;
 use crate::error::{self, Code};
 use crate::lifecycle::{FdGuard, SocketFd};
-use crate::sys;
-use crate::wait::{self, Budget};
+use crate::sys::{self, errno, net, poll};
 
 /// GIO socket types.
 pub const TYPE_STREAM: i32 = 1;
@@ -32,7 +33,7 @@ pub const DETACH_ABOVE: usize = 64 * 1024;
 /// emulated by the wait engine. Safe to share between threads.
 #[pyclass(frozen, module = "giosocket", skip_from_py_object)]
 pub struct Socket {
-    pub(crate) fd: SocketFd,
+    pub(crate) fd: Arc<SocketFd>,
     pub(crate) family: i32,
     pub(crate) stype: i32,
     pub(crate) protocol: AtomicI32,
@@ -42,13 +43,29 @@ pub struct Socket {
     connected_read: AtomicBool,
     connected_write: AtomicBool,
     pub(crate) connect_pending: AtomicBool,
+    /// The address given to the last `connect` (GIO keeps it as the remote address, even
+    /// while the connect is pending); cleared when the connect fails or the socket closes.
+    pub(crate) remote: Mutex<Option<SockAddr>>,
+    /// The asyncio loop registration while the socket is used from a loop (see `aio.rs`).
+    pub(crate) aio: Mutex<Option<Py<PyAny>>>,
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        // A socket dropped while registered with an event loop: let the loop unregister it
+        // (and release the fd) as `close()` would.
+        let registered = self.aio.get_mut().is_ok_and(|slot| slot.is_some());
+        if registered {
+            Python::attach(|py| self.close_registration(py));
+        }
+    }
 }
 
 fn native_type(stype: i32) -> PyResult<i32> {
     match stype {
-        TYPE_STREAM => Ok(libc::SOCK_STREAM),
-        TYPE_DATAGRAM => Ok(libc::SOCK_DGRAM),
-        TYPE_SEQPACKET => Ok(libc::SOCK_SEQPACKET),
+        TYPE_STREAM => Ok(net::SOCK_STREAM),
+        TYPE_DATAGRAM => Ok(net::SOCK_DGRAM),
+        TYPE_SEQPACKET => Ok(net::SOCK_SEQPACKET),
         other => Err(PyValueError::new_err(format!(
             "invalid SocketType {other}: use STREAM, DATAGRAM or SEQPACKET"
         ))),
@@ -58,7 +75,8 @@ fn native_type(stype: i32) -> PyResult<i32> {
 impl Socket {
     fn with_fd(fd: RawFd, family: i32, stype: i32, protocol: i32, connected: bool) -> Socket {
         Socket {
-            fd: SocketFd::new(fd),
+            fd: Arc::new(SocketFd::new(fd)),
+            aio: Mutex::new(None),
             family,
             stype,
             protocol: AtomicI32::new(protocol),
@@ -68,6 +86,7 @@ impl Socket {
             connected_read: AtomicBool::new(connected),
             connected_write: AtomicBool::new(connected),
             connect_pending: AtomicBool::new(false),
+            remote: Mutex::new(None),
         }
     }
 
@@ -76,7 +95,7 @@ impl Socket {
         sys::set_nonblock_cloexec(fd);
         if stype == TYPE_STREAM {
             // GIO ignores errors (e.g. on UNIX stream sockets).
-            let _ = sys::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, 1);
+            let _ = sys::setsockopt_int(fd, sys::IPPROTO_TCP, sys::TCP_NODELAY, 1);
         }
     }
 
@@ -97,21 +116,8 @@ impl Socket {
             ));
         }
         let ntype = native_type(stype)?;
-        // SAFETY: plain syscall; result checked.
-        let fd = unsafe {
-            libc::socket(
-                family,
-                ntype | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-                protocol,
-            )
-        };
-        if fd < 0 {
-            return Err(error::os_error(
-                py,
-                error::last_errno(),
-                "Unable to create socket",
-            ));
-        }
+        let fd = net::socket(family, ntype, protocol)
+            .map_err(|e| error::os_error(py, e, "Unable to create socket"))?;
         Self::prepare_fd(fd, stype);
         Ok(Self::with_fd(fd, family, stype, protocol, false))
     }
@@ -120,32 +126,34 @@ impl Socket {
     /// `g_socket_details_from_fd`). On error the fd is NOT closed (ownership not taken).
     pub fn from_fd(py: Python<'_>, fd: RawFd) -> PyResult<Socket> {
         let context = "creating GSocket from fd";
-        let so_type = sys::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_TYPE)
+        let so_type = sys::getsockopt_int(fd, sys::SOL_SOCKET, sys::SO_TYPE)
             .map_err(|e| error::os_error(py, e, context))?;
         let stype = match so_type {
-            libc::SOCK_STREAM => TYPE_STREAM,
-            libc::SOCK_DGRAM => TYPE_DATAGRAM,
-            libc::SOCK_SEQPACKET => TYPE_SEQPACKET,
+            net::SOCK_STREAM => TYPE_STREAM,
+            net::SOCK_DGRAM => TYPE_DATAGRAM,
+            net::SOCK_SEQPACKET => TYPE_SEQPACKET,
             _ => 0,
         };
         let family = match sys::getsockname(fd) {
             Ok(addr) if addr.len() as usize >= 2 => addr.family() as i32,
-            Ok(_) => sys::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_DOMAIN)
+            Ok(_) => sys::getsockopt_int(fd, sys::SOL_SOCKET, sys::SO_DOMAIN)
                 .map_err(|e| error::os_error(py, e, context))?,
             Err(e) => return Err(error::os_error(py, e, context)),
         };
+        // GIO's g_socket_details_from_fd: the protocol stays UNKNOWN (-1) unless the family
+        // and type say which it is.
         let (family, protocol) = match family {
-            libc::AF_INET | libc::AF_INET6 => (
+            sys::AF_INET | sys::AF_INET6 => (
                 family,
                 match stype {
-                    TYPE_STREAM => libc::IPPROTO_TCP,
-                    TYPE_DATAGRAM => libc::IPPROTO_UDP,
-                    TYPE_SEQPACKET => libc::IPPROTO_SCTP,
-                    _ => 0,
+                    TYPE_STREAM => sys::IPPROTO_TCP,
+                    TYPE_DATAGRAM => sys::IPPROTO_UDP,
+                    TYPE_SEQPACKET => sys::IPPROTO_SCTP,
+                    _ => -1,
                 },
             ),
-            libc::AF_UNIX => (family, 0),
-            _ => (0, 0),
+            sys::AF_UNIX => (family, 0),
+            _ => (0, -1),
         };
         let connected = family != 0 && sys::getpeername(fd).is_ok();
         Self::prepare_fd(fd, stype);
@@ -165,43 +173,15 @@ impl Socket {
         }
     }
 
-    /// The budget of a call that follows the socket's blocking mode (non-blocking while an
-    /// asyncio coroutine drives this socket on this thread, see `aio.rs`).
+    /// The budget of a call that follows the socket's blocking mode.
     pub(crate) fn default_budget(&self) -> Budget {
-        Budget::from_blocking(self.blocking.load(Relaxed) && !crate::aio::forced_nonblocking(self))
+        Budget::from_blocking(self.blocking.load(Relaxed))
     }
 
-    /// The one I/O loop: run `op` (a non-blocking syscall returning `Err(errno)`); on EINTR run
-    /// signal handlers and retry; on EAGAIN wait for `events` within `budget`, then retry.
-    /// `detach` releases the GIL around the syscall itself (large copies).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn io<T, F>(
-        &self,
-        py: Python<'_>,
-        events: i16,
-        budget: Budget,
-        cancellable: Option<&Cancellable>,
-        context: &str,
-        detach: bool,
-        mut op: F,
-    ) -> PyResult<T>
-    where
-        F: FnMut(RawFd) -> Result<T, i32> + Send,
-        T: Send,
-    {
-        cancellable::check(py, cancellable)?;
-        let guard = self.enter(py)?;
-        loop {
-            let fd = guard.fd;
-            let result = if detach { py.detach(|| op(fd)) } else { op(fd) };
-            match result {
-                Ok(value) => return Ok(value),
-                Err(libc::EINTR) => py.check_signals()?,
-                Err(libc::EAGAIN) if budget.blocks() => {
-                    wait::wait(py, &guard, events, budget, self.per_wait(), cancellable)?;
-                }
-                Err(errno) => return Err(error::os_error(py, errno, context)),
-            }
+    /// Remember (or forget) the address of the last connect.
+    fn set_remote(&self, addr: Option<SockAddr>) {
+        if let Ok(mut remote) = self.remote.lock() {
+            *remote = addr;
         }
     }
 
@@ -213,9 +193,11 @@ impl Socket {
     /// Finish a pending connect: the socket's SO_ERROR as a Python error, else connected.
     pub(crate) fn check_connect(&self, py: Python<'_>) -> PyResult<bool> {
         let guard = self.enter(py)?;
-        let value = sys::getsockopt_int(guard.fd, libc::SOL_SOCKET, libc::SO_ERROR)
+        let value = sys::getsockopt_int(guard.fd, sys::SOL_SOCKET, sys::SO_ERROR)
             .map_err(|e| error::os_error(py, e, "Unable to get pending error"))?;
         if value != 0 {
+            self.connect_pending.store(false, Relaxed);
+            self.set_remote(None);
             return Err(error::os_error(py, value, ""));
         }
         self.connect_pending.store(false, Relaxed);
@@ -240,18 +222,30 @@ fn poll_events(condition: i64) -> PyResult<i16> {
 
 #[pymethods]
 impl Socket {
-    /// `Socket(family, type, protocol=SocketProtocol.DEFAULT)`.
+    /// `Socket(family, type, protocol=SocketProtocol.DEFAULT)`; a member of the wrong enum
+    /// (e.g. a `SocketType` as family) raises TypeError, plain ints are taken as given.
     #[new]
-    #[pyo3(signature = (family, r#type, protocol = 0))]
-    fn py_new(py: Python<'_>, family: i32, r#type: i32, protocol: i32) -> PyResult<Self> {
-        Socket::create(py, family, r#type, protocol)
+    #[pyo3(signature = (family, r#type, protocol = None), text_signature = "(family, type, protocol=0)")]
+    fn py_new(
+        py: Python<'_>,
+        family: &Bound<'_, PyAny>,
+        r#type: &Bound<'_, PyAny>,
+        protocol: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let (family, stype, protocol) = crate::enum_arg::socket_args(family, r#type, protocol)?;
+        Socket::create(py, family, stype, protocol)
     }
 
     /// GIO's `g_socket_new(family, type, protocol)`.
     #[staticmethod]
-    #[pyo3(signature = (family, r#type, protocol = 0))]
-    fn new(py: Python<'_>, family: i32, r#type: i32, protocol: i32) -> PyResult<Self> {
-        Socket::create(py, family, r#type, protocol)
+    #[pyo3(signature = (family, r#type, protocol = None), text_signature = "(family, type, protocol=0)")]
+    fn new(
+        py: Python<'_>,
+        family: &Bound<'_, PyAny>,
+        r#type: &Bound<'_, PyAny>,
+        protocol: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        Self::py_new(py, family, r#type, protocol)
     }
 
     /// Wrap an existing socket fd, taking ownership (on success only).
@@ -264,10 +258,12 @@ impl Socket {
         Socket::from_fd(py, fd)
     }
 
+    /// The socket itself (`with Socket(...) as s:` closes it on the way out).
     fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
         slf
     }
 
+    /// Close the socket; exceptions propagate.
     #[pyo3(signature = (*_args))]
     fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
         self.close(py)?;
@@ -276,9 +272,9 @@ impl Socket {
 
     fn __repr__(&self) -> String {
         let family = match self.family {
-            libc::AF_INET => "IPV4",
-            libc::AF_INET6 => "IPV6",
-            libc::AF_UNIX => "UNIX",
+            sys::AF_INET => "IPV4",
+            sys::AF_INET6 => "IPV6",
+            sys::AF_UNIX => "UNIX",
             _ => "INVALID",
         };
         let stype = match self.stype {
@@ -326,20 +322,18 @@ impl Socket {
         let addr = sockaddr_from_py(address)?;
         let _ = sys::setsockopt_int(
             guard.fd,
-            libc::SOL_SOCKET,
-            libc::SO_REUSEADDR,
+            sys::SOL_SOCKET,
+            sys::SO_REUSEADDR,
             allow_reuse as i32,
         );
         let reuseport = allow_reuse && self.stype == TYPE_DATAGRAM;
         let _ = sys::setsockopt_int(
             guard.fd,
-            libc::SOL_SOCKET,
-            libc::SO_REUSEPORT,
+            sys::SOL_SOCKET,
+            sys::SO_REUSEPORT,
             reuseport as i32,
         );
-        // SAFETY: `addr` is a valid sockaddr of `len()` bytes.
-        if unsafe { libc::bind(guard.fd, addr.as_ptr().cast(), addr.len()) } < 0 {
-            let errno = error::last_errno();
+        if let Err(errno) = net::bind(guard.fd, &addr) {
             let shown = sockaddr_to_py(py, &addr)?
                 .map(|a| a.bind(py).str().map(|s| s.to_string()))
                 .transpose()?
@@ -356,10 +350,8 @@ impl Socket {
     /// Start listening (backlog from `listen_backlog`, default 10).
     fn listen(&self, py: Python<'_>) -> PyResult<bool> {
         let guard = self.enter(py)?;
-        // SAFETY: plain syscall on our open fd.
-        if unsafe { libc::listen(guard.fd, self.listen_backlog.load(Relaxed)) } < 0 {
-            return Err(error::os_error(py, error::last_errno(), "could not listen"));
-        }
+        net::listen(guard.fd, self.listen_backlog.load(Relaxed))
+            .map_err(|e| error::os_error(py, e, "could not listen"))?;
         Ok(true)
     }
 
@@ -370,41 +362,12 @@ impl Socket {
         py: Python<'_>,
         cancellable: Option<Bound<'_, Cancellable>>,
     ) -> PyResult<Socket> {
-        let fd = self.io(
+        self.accept_within(
             py,
-            libc::POLLIN,
             self.default_budget(),
             cancellable::from_arg(&cancellable),
-            "Error accepting connection",
-            false,
-            |fd| {
-                // SAFETY: null address pointers are allowed; flags make the new fd non-blocking + CLOEXEC.
-                let new = unsafe {
-                    libc::accept4(
-                        fd,
-                        std::ptr::null_mut(),
-                        std::ptr::null_mut(),
-                        libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-                    )
-                };
-                if new < 0 {
-                    Err(error::last_errno())
-                } else {
-                    Ok(new)
-                }
-            },
-        )?;
-        match Socket::from_fd(py, fd) {
-            Ok(sock) => {
-                sock.protocol.store(self.protocol.load(Relaxed), Relaxed);
-                Ok(sock)
-            }
-            Err(e) => {
-                // SAFETY: `fd` came from accept4 and is owned by nobody else.
-                unsafe { libc::close(fd) };
-                Err(e)
-            }
-        }
+        )?
+        .ok_or_else(|| error::os_error(py, errno::EAGAIN, ACCEPT_CONTEXT))
     }
 
     /// Connect to `address`. In non-blocking mode an in-progress connect raises PENDING;
@@ -418,36 +381,11 @@ impl Socket {
     ) -> PyResult<bool> {
         let addr: SockAddr = sockaddr_from_py(address)?;
         let cancel = cancellable::from_arg(&cancellable);
-        cancellable::check(py, cancel)?;
-        let guard = self.enter(py)?;
-        loop {
-            // SAFETY: `addr` is a valid sockaddr of `len()` bytes.
-            if unsafe { libc::connect(guard.fd, addr.as_ptr().cast(), addr.len()) } == 0 {
-                break;
-            }
-            match error::last_errno() {
-                libc::EINTR => py.check_signals()?,
-                libc::EINPROGRESS => {
-                    if self.default_budget().blocks() {
-                        wait::wait(
-                            py,
-                            &guard,
-                            libc::POLLOUT,
-                            Budget::Forever,
-                            self.per_wait(),
-                            cancel,
-                        )?;
-                        drop(guard);
-                        return self.check_connect(py);
-                    }
-                    self.connect_pending.store(true, Relaxed);
-                    return Err(error::error(py, Code::Pending, "Connection in progress"));
-                }
-                errno => return Err(error::os_error(py, errno, "")),
-            }
+        match self.start_connect(py, addr, self.default_budget(), cancel)? {
+            Connect::Done => Ok(true),
+            Connect::InProgress => self.finish_connect(py, self.default_budget(), cancel),
+            Connect::WouldBlock => Err(error::os_error(py, errno::EAGAIN, "")),
         }
-        self.set_connected(true);
-        Ok(true)
     }
 
     /// Finish a non-blocking connect: raise the connect error (SO_ERROR) if any.
@@ -460,6 +398,8 @@ impl Socket {
     fn close(&self, py: Python<'_>) -> PyResult<bool> {
         let failed = self.fd.close();
         self.set_connected(false);
+        self.set_remote(None);
+        self.close_registration(py);
         match failed {
             Some(errno) => Err(error::os_error(py, errno, "Error closing socket")),
             None => Ok(true),
@@ -474,20 +414,8 @@ impl Socket {
         shutdown_write: bool,
     ) -> PyResult<bool> {
         let guard = self.enter(py)?;
-        let how = match (shutdown_read, shutdown_write) {
-            (false, false) => return Ok(true),
-            (true, true) => libc::SHUT_RDWR,
-            (true, false) => libc::SHUT_RD,
-            (false, true) => libc::SHUT_WR,
-        };
-        // SAFETY: plain syscall on our open fd.
-        if unsafe { libc::shutdown(guard.fd, how) } != 0 {
-            return Err(error::os_error(
-                py,
-                error::last_errno(),
-                "Unable to shutdown socket",
-            ));
-        }
+        net::shutdown(guard.fd, shutdown_read, shutdown_write)
+            .map_err(|e| error::os_error(py, e, "Unable to shutdown socket"))?;
         if shutdown_read {
             self.connected_read.store(false, Relaxed);
         }
@@ -511,14 +439,12 @@ impl Socket {
     fn speaks_ipv4(&self, py: Python<'_>) -> PyResult<bool> {
         let guard = self.enter(py)?;
         match self.family {
-            libc::AF_INET => Ok(true),
-            libc::AF_INET6 => {
-                Ok(
-                    sys::getsockopt_int(guard.fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY)
-                        .map(|v| v == 0)
-                        .unwrap_or(false),
-                )
-            }
+            sys::AF_INET => Ok(true),
+            sys::AF_INET6 => Ok(
+                sys::getsockopt_int(guard.fd, sys::IPPROTO_IPV6, sys::IPV6_V6ONLY)
+                    .map(|v| v == 0)
+                    .unwrap_or(false),
+            ),
             _ => Ok(false),
         }
     }
@@ -527,19 +453,8 @@ impl Socket {
     fn condition_check(&self, py: Python<'_>, condition: i64) -> PyResult<Py<PyAny>> {
         let events = poll_events(condition)?;
         let guard = self.enter(py)?;
-        let mut pfd = libc::pollfd {
-            fd: guard.fd,
-            events,
-            revents: 0,
-        };
-        loop {
-            // SAFETY: one live pollfd, zero timeout.
-            let rc = unsafe { libc::poll(&mut pfd, 1, 0) };
-            if rc >= 0 || error::last_errno() != libc::EINTR {
-                break;
-            }
-        }
-        enums::make(py, Kind::Condition, pfd.revents as i32)
+        let revents = engine::poll_now(py, guard.fd, events)?;
+        Ok(enums::condition(py, revents))
     }
 
     /// Wait until `condition` holds (bounded by the socket timeout: TIMED_OUT).
@@ -563,51 +478,133 @@ impl Socket {
         cancellable: Option<Bound<'_, Cancellable>>,
     ) -> PyResult<bool> {
         let events = poll_events(condition)?;
+        let budget = Budget::from_timeout_us(timeout_us);
         let cancel = cancellable::from_arg(&cancellable);
-        cancellable::check(py, cancel)?;
         let guard = self.enter(py)?;
-        wait::wait(
-            py,
-            &guard,
-            events,
-            Budget::from_timeout_us(timeout_us),
-            self.per_wait(),
-            cancel,
-        )?;
+        cancellable::check(py, cancel)?;
+        self.wait_for(py, &guard, events, budget, cancel)?;
         Ok(true)
     }
 
     /// Bytes readable now: FIONREAD on streams; size of the next datagram on datagram sockets.
-    fn get_available_bytes(&self, py: Python<'_>) -> PyResult<isize> {
+    fn get_available_bytes(&self, py: Python<'_>) -> PyResult<usize> {
         let guard = self.enter(py)?;
-        if self.stype == TYPE_DATAGRAM {
-            // SAFETY: MSG_TRUNC with a zero-length buffer only reports the datagram's size.
-            let n = unsafe {
-                libc::recv(
-                    guard.fd,
-                    std::ptr::null_mut(),
-                    0,
-                    libc::MSG_PEEK | libc::MSG_TRUNC | libc::MSG_DONTWAIT,
-                )
-            };
-            if n < 0 {
-                let errno = error::last_errno();
-                if errno == libc::EAGAIN {
-                    return Ok(0);
-                }
-                return Err(error::os_error(py, errno, "Error reading available bytes"));
+        let available = if self.stype == TYPE_DATAGRAM {
+            net::next_datagram_size(guard.fd)
+        } else {
+            net::readable_bytes(guard.fd)
+        };
+        available.map_err(|e| error::os_error(py, e, "Error reading available bytes"))
+    }
+}
+
+const ACCEPT_CONTEXT: &str = "Error accepting connection";
+
+/// How a connect attempt started.
+pub(crate) enum Connect {
+    /// Connected at once.
+    Done,
+    /// Connecting in the background: wait for OUT, then read SO_ERROR.
+    InProgress,
+    /// EAGAIN (a full UNIX listen backlog) in a non-blocking budget: try again later.
+    WouldBlock,
+}
+
+impl Socket {
+    /// Accept within `budget`: `None` when it would block.
+    pub(crate) fn accept_within(
+        &self,
+        py: Python<'_>,
+        budget: Budget,
+        cancellable: Option<&Cancellable>,
+    ) -> PyResult<Option<Socket>> {
+        let Some(fd) = self.io_value(
+            py,
+            poll::IN,
+            budget,
+            cancellable,
+            ACCEPT_CONTEXT,
+            false,
+            net::accept,
+        )?
+        else {
+            return Ok(None);
+        };
+        match Socket::from_fd(py, fd) {
+            Ok(sock) => {
+                sock.protocol.store(self.protocol.load(Relaxed), Relaxed);
+                Ok(Some(sock))
             }
-            return Ok(n);
+            Err(e) => {
+                let _ = net::close(fd);
+                Err(e)
+            }
         }
-        let mut avail: libc::c_int = 0;
-        // SAFETY: FIONREAD writes one int into `avail`.
-        if unsafe { libc::ioctl(guard.fd, libc::FIONREAD, &mut avail) } < 0 {
-            return Err(error::os_error(
+    }
+
+    /// Issue `connect(2)` once (GIO remembers `addr` as the remote address first). EINTR
+    /// means the connect goes on in the background (CPython's `internal_connect`: issuing
+    /// it again would fail with EALREADY); EAGAIN waits within `budget` and retries.
+    pub(crate) fn start_connect(
+        &self,
+        py: Python<'_>,
+        addr: SockAddr,
+        budget: Budget,
+        cancellable: Option<&Cancellable>,
+    ) -> PyResult<Connect> {
+        let result =
+            self.io_value(
                 py,
-                error::last_errno(),
-                "Error reading available bytes",
-            ));
+                poll::OUT,
+                budget,
+                cancellable,
+                "",
+                false,
+                |fd| match net::connect(fd, &addr) {
+                    Ok(()) => Ok(true),
+                    Err(errno::EINPROGRESS) | Err(errno::EINTR) => Ok(false),
+                    Err(e) => Err(e),
+                },
+            );
+        // GIO keeps the address even after an immediate failure.
+        self.set_remote(Some(addr));
+        match result? {
+            Some(true) => {
+                self.set_connected(true);
+                Ok(Connect::Done)
+            }
+            Some(false) => {
+                py.check_signals()?;
+                self.connect_pending.store(true, Relaxed);
+                Ok(Connect::InProgress)
+            }
+            None => Ok(Connect::WouldBlock),
         }
-        Ok(avail as isize)
+    }
+
+    /// After [`Socket::start_connect`] said InProgress: wait for OUT within `budget` and
+    /// report the result; non-blocking budgets raise PENDING (GIO).
+    pub(crate) fn finish_connect(
+        &self,
+        py: Python<'_>,
+        budget: Budget,
+        cancellable: Option<&Cancellable>,
+    ) -> PyResult<bool> {
+        if !budget.blocks() {
+            return Err(error::error(py, Code::Pending, "Connection in progress"));
+        }
+        {
+            let guard = self.enter(py)?;
+            self.wait_for(py, &guard, poll::OUT, budget, cancellable)?;
+        }
+        self.check_connect(py)
+    }
+
+    /// The remote address: the one given to connect, else `getpeername`.
+    pub(crate) fn remote_address(&self, guard: &FdGuard<'_>) -> Result<SockAddr, i32> {
+        if let Some(addr) = self.remote.lock().ok().and_then(|r| r.clone()) {
+            return Ok(addr);
+        }
+        sys::getpeername(guard.fd)
     }
 }

@@ -13,6 +13,7 @@ import pytest
 from giosocket import (
     InetAddress,
     InetSocketAddress,
+    NativeSocketAddress,
     Socket,
     SocketAddress,
     SocketFamily,
@@ -154,6 +155,41 @@ def test_inet_socket_address_fields_and_to_string() -> None:
     assert b.get_native_size() == 28
 
 
+def test_inet_socket_address_port_zero_prints_no_port() -> None:
+    # GIO's g_inet_socket_address_connectable_to_string: no port, no brackets for port 0.
+    assert InetSocketAddress("1.2.3.4", 0).to_string() == "1.2.3.4"
+    assert InetSocketAddress("fe80::80", 0).to_string() == "fe80::80"
+    assert InetSocketAddress("fe80::1", 0, 0, 7).to_string() == "fe80::1%7"
+    assert InetSocketAddress("fe80::1", 9, 0, 7).to_string() == "[fe80::1%7]:9"
+
+
+def test_bound_port_zero_and_real_port_text() -> None:
+    with Socket(V4, SocketType.DATAGRAM) as sock:
+        sock.bind(("127.0.0.1", 0), False)
+        local = sock.get_local_address()
+        assert isinstance(local, InetSocketAddress)
+        assert local.to_string() == f"127.0.0.1:{local.port}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["::1.2.3.4", "::0.1.2.3", "::ffff:1.2.3.4", "::102", "::1.2.0.0", "::ffff:0:1.2.3.4", "::"],
+)
+def test_ipv6_text_is_inet_ntop(text: str) -> None:
+    # IPv4-compatible addresses keep the dotted tail, as inet_ntop prints them (GIO).
+    a = InetAddress(text)
+    expected = socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, text))
+    assert a.to_string() == str(a) == expected
+    assert InetAddress(a.to_string()) == a
+    assert InetSocketAddress(text, 5).to_string() == f"[{expected}]:5"
+    assert eval(repr(a), {"InetAddress": InetAddress}) == a
+
+
+def test_ipv4_compatible_text() -> None:
+    assert InetAddress("::1.2.3.4").to_string() == "::1.2.3.4"
+    assert InetSocketAddress("::1.2.3.4", 0).to_string() == "::1.2.3.4"
+
+
 def test_inet_socket_address_new_and_new_from_string() -> None:
     assert InetSocketAddress.new("127.0.0.1", 5) == InetSocketAddress("127.0.0.1", 5)
     assert InetSocketAddress.new(InetAddress("::1"), 5).port == 5
@@ -225,13 +261,33 @@ def test_new_from_native_rejects_garbage() -> None:
             SocketAddress.new_from_native(data)
 
 
-def test_new_from_native_unknown_family_is_base_class() -> None:
+def test_new_from_native_unknown_family_is_native_socket_address() -> None:
     native = struct.pack("=H", socket.AF_PACKET) + bytes(18)
     a = SocketAddress.new_from_native(native)
-    assert type(a) is SocketAddress
+    assert type(a) is NativeSocketAddress and isinstance(a, SocketAddress)
     assert a.to_native() == native and a.get_native_size() == 20
-    assert "SocketAddress" in repr(a)
-    assert a == SocketAddress.new_from_native(native)
+    assert int(a.family) == socket.AF_PACKET
+    assert a.to_string() == "GNativeSocketAddress"  # GIO prints the type name
+    assert "NativeSocketAddress" in repr(a)
+    assert a == SocketAddress.new_from_native(native) == NativeSocketAddress(native)
+    # The constructor keeps any family's bytes as they are (g_native_socket_address_new).
+    inet_native = InetSocketAddress("10.0.0.1", 5).to_native()
+    kept = NativeSocketAddress(inet_native)
+    assert type(kept) is NativeSocketAddress and kept.to_native() == inet_native
+
+
+def test_netlink_socket_local_address_is_native_socket_address() -> None:
+    raw = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+    raw.bind((0, 0))
+    pid, _groups = raw.getsockname()
+    with Socket.new_from_fd(raw.detach()) as sock:
+        local = sock.get_local_address()
+        assert type(local) is NativeSocketAddress
+        assert int(local.family) == socket.AF_NETLINK
+        assert local.to_string() == "GNativeSocketAddress"
+        # struct sockaddr_nl: family, pad, nl_pid, nl_groups
+        family, _pad, nl_pid, _ = struct.unpack("=HHII", local.to_native())
+        assert family == socket.AF_NETLINK and nl_pid == pid
 
 
 @given(
@@ -300,6 +356,29 @@ def test_unix_path_address() -> None:
     assert a.get_native_size() == 110  # sizeof(struct sockaddr_un), as GIO
     assert UnixSocketAddress(pathlib.Path("/run/x.sock")) == a
     assert "PATH" in repr(a)
+
+
+def test_unix_new_and_to_string_as_gio() -> None:
+    a = UnixSocketAddress.new("/run/x.sock")
+    assert type(a) is UnixSocketAddress and a == UnixSocketAddress("/run/x.sock")
+    assert a.to_string() == "/run/x.sock"
+    # Bytes that are not printable ASCII (NUL included) are written \xNN, as GIO.
+    assert UnixSocketAddress(b"/tmp/\xff \x7f").to_string() == "/tmp/\\xff \\x7f"
+    abstract = UnixSocketAddress.new_with_type(b"a\x01b", UnixSocketAddressType.ABSTRACT)
+    assert abstract.to_string() == "a\\x01b"
+    padded = SocketAddress.new_from_native(UnixSocketAddress.new_abstract("n").to_native())
+    assert isinstance(padded, UnixSocketAddress)
+    assert padded.to_string() == "n" + "\\x00" * 106  # the padded name keeps its NULs
+    anon = UnixSocketAddress.new_with_type("", UnixSocketAddressType.ANONYMOUS)
+    assert anon.to_string() == "anonymous"
+
+
+def test_unix_socketpair_addresses_print_anonymous() -> None:
+    a, b = socket.socketpair()
+    with Socket.new_from_fd(a.detach()) as sock:
+        local = sock.get_local_address()
+        assert isinstance(local, UnixSocketAddress) and local.to_string() == "anonymous"
+    b.close()
 
 
 def test_unix_non_utf8_path_is_bytes_safe() -> None:

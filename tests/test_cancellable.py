@@ -194,3 +194,127 @@ def test_cancellable_shared_across_threads_stress() -> None:
                 break
     for t in threads:
         t.join(2)
+
+
+# ---- GIO's callback and current-stack API ------------------------------------------------
+
+
+def test_new_is_the_constructor() -> None:
+    c = Cancellable.new()
+    assert type(c) is Cancellable and not c.is_cancelled()
+
+
+def test_connect_runs_once_per_cancel_with_args() -> None:
+    c = Cancellable.new()
+    calls: list[tuple[object, ...]] = []
+    handler = c.connect(lambda *a: calls.append(a), "data", 7)
+    assert handler > 0
+    assert calls == []
+    c.cancel()
+    assert calls == [(c, "data", 7)]
+    c.cancel()  # already cancelled: no second call
+    assert len(calls) == 1
+    c.reset()
+    c.cancel()  # still connected after reset, as GIO's signal handler
+    assert len(calls) == 2
+    c.reset()
+    c.disconnect(handler)
+    c.disconnect(handler)  # unknown ids are ignored
+    c.disconnect(0)
+    c.cancel()
+    assert len(calls) == 2
+
+
+def test_connect_on_a_cancelled_cancellable_calls_at_once_and_returns_0() -> None:
+    c = Cancellable.new()
+    c.cancel()
+    seen: list[Cancellable] = []
+    assert c.connect(seen.append) == 0
+    assert seen == [c]
+
+
+def test_connect_rejects_non_callables() -> None:
+    with pytest.raises(TypeError):
+        Cancellable().connect(3)  # type: ignore[arg-type]
+
+
+def test_callback_errors_are_reported_and_do_not_stop_the_cancel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    reported: list[BaseException | None] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: reported.append(u.exc_value))
+    c = Cancellable()
+    later: list[bool] = []
+
+    def boom(_: Cancellable) -> None:
+        raise RuntimeError("callback failed")
+
+    c.connect(boom)
+    c.connect(lambda _: later.append(True))
+    c.cancel()
+    assert c.is_cancelled() and later == [True]
+    assert len(reported) == 1 and isinstance(reported[0], RuntimeError)
+
+
+def test_callback_from_another_threads_cancel_wakes_a_blocked_receive() -> None:
+    c = Cancellable()
+    ran_in: list[str] = []
+    c.connect(lambda _: ran_in.append(threading.current_thread().name))
+    with udp_socket(timeout=10) as sock:
+        t = threading.Timer(0.05, c.cancel)
+        t.name = "canceller"
+        t.start()
+        with pytest.raises(giosocket.Error) as info:
+            sock.receive(16, c)
+        t.join(5)
+    assert info.value.code is IOErrorEnum.CANCELLED
+    assert ran_in == ["canceller"]  # GIO runs handlers in the cancelling thread
+
+
+def test_connected_callback_that_references_the_cancellable_is_collected() -> None:
+    import gc
+
+    def make_cycle() -> int:
+        c = Cancellable()
+        c.connect(lambda _: c.is_cancelled())  # a cycle through the handler list
+        return c.get_fd()
+
+    fd = make_cycle()
+    assert "eventfd" in os.readlink(f"/proc/self/fd/{fd}")
+    gc.collect()
+    # Freed by the collector: its eventfd is closed (no_fd_leak checks the count too).
+    assert not os.path.exists(f"/proc/self/fd/{fd}") or "eventfd" not in os.readlink(
+        f"/proc/self/fd/{fd}"
+    )
+
+
+def test_release_fd_keeps_the_fd_working() -> None:
+    c = Cancellable()
+    fd = c.get_fd()
+    c.release_fd()
+    assert c.get_fd() == fd
+    c.cancel()
+    assert select.select([fd], [], [], 1)[0] == [fd]
+
+
+def test_push_pop_get_current_per_thread() -> None:
+    assert Cancellable.get_current() is None
+    outer, inner = Cancellable(), Cancellable()
+    outer.push_current()
+    inner.push_current()
+    assert Cancellable.get_current() is inner
+    other_thread: list[Cancellable | None] = []
+    t = threading.Thread(target=lambda: other_thread.append(Cancellable.get_current()))
+    t.start()
+    t.join(5)
+    assert other_thread == [None]
+    with pytest.raises(ValueError):
+        outer.pop_current()  # not the top of the stack
+    inner.pop_current()
+    assert Cancellable.get_current() is outer
+    outer.pop_current()
+    assert Cancellable.get_current() is None
+    with pytest.raises(ValueError):
+        outer.pop_current()

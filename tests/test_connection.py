@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import socket
 import threading
 import time
 
@@ -113,19 +114,121 @@ def test_text_wrapper_and_copyfileobj() -> None:
     rconn.close()
 
 
-def test_nonblocking_read_returns_none() -> None:
+def test_stream_read_blocks_on_a_non_blocking_socket() -> None:
+    # GIO's GSocketInputStream reads with blocking I/O whatever the socket's flag.
     client, server = tcp_pair()
     server.blocking = False
+    server.timeout = 0
     with server.connection_factory_create_connection() as conn:
-        assert conn.readinto(bytearray(10)) is None
-        assert conn.read(10) is None
-        client.send(b"abc")
-        deadline = time.monotonic() + 5
-        data = None
-        while data is None and time.monotonic() < deadline:
-            data = conn.read(10)
-        assert data == b"abc"
+        timer = threading.Timer(0.1, lambda: client.send(b"abc"))
+        start = time.monotonic()
+        timer.start()
+        buf = bytearray(10)
+        n = conn.readinto(buf)
+        timer.join(5)
+        assert n == 3 and buf[:3] == b"abc"
+        assert time.monotonic() - start >= 0.05  # it waited for the data
+        assert server.blocking is False  # the socket's own flag is untouched
+        with pytest.raises(giosocket.Error) as info:
+            server.receive(10)  # the socket itself still does not block
+        assert info.value.code == IOErrorEnum.WOULD_BLOCK
     client.close()
+
+
+def test_stream_read_is_bounded_by_the_socket_timeout() -> None:
+    client, server = tcp_pair()
+    server.blocking = False
+    server.timeout = 1
+    with server.connection_factory_create_connection() as conn:
+        start = time.monotonic()
+        with pytest.raises(giosocket.Error) as info:
+            conn.read(10)
+        assert info.value.code == IOErrorEnum.TIMED_OUT
+        assert 0.8 <= time.monotonic() - start < 5
+    client.close()
+
+
+def test_stream_write_blocks_until_the_peer_drains() -> None:
+    client, server = tcp_pair()
+    client.blocking = False
+    client.set_option(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    chunk = b"x" * 65536
+    received = bytearray()
+
+    def drain() -> None:
+        time.sleep(0.1)
+        while len(received) < 8 * len(chunk):
+            data = server.receive(65536)
+            if not data:
+                break
+            received.extend(data)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    with client.connection_factory_create_connection() as conn:
+        for _ in range(8):
+            view = memoryview(chunk)
+            while view:
+                sent = conn.write(view)
+                assert sent is not None and sent > 0  # never "would block"
+                view = view[sent:]
+    reader.join(10)
+    assert bytes(received) == chunk * 8
+    server.close()
+
+
+def test_dropping_a_connection_leaves_a_referenced_socket_open() -> None:
+    import gc
+
+    client, server = tcp_pair()
+    conn = server.connection_factory_create_connection()
+    del conn
+    gc.collect()
+    assert not server.is_closed()
+    client.send(b"still")
+    assert server.receive(5) == b"still"
+    # close() is what closes the socket, as g_io_stream_close.
+    conn = server.connection_factory_create_connection()
+    conn.close()
+    assert server.is_closed()
+    client.close()
+
+
+def test_dropping_the_last_reference_closes_the_fd() -> None:
+    import gc
+
+    client, server = tcp_pair()
+    conn = server.connection_factory_create_connection()
+    fd = conn.fileno()
+    del server, conn
+    gc.collect()
+    with pytest.raises(OSError):
+        os.fstat(fd)
+    client.close()
+
+
+class _MyConnection(SocketConnection):
+    pass
+
+
+def test_factory_lookup_and_register_type() -> None:
+    lookup = SocketConnection.factory_lookup_type
+    assert lookup(SocketFamily.IPV4, SocketType.STREAM, SocketProtocol.TCP) is TcpConnection
+    assert lookup(SocketFamily.IPV6, SocketType.STREAM, SocketProtocol.DEFAULT) is TcpConnection
+    assert lookup(SocketFamily.UNIX, SocketType.STREAM, SocketProtocol.DEFAULT) is UnixConnection
+    key = (SocketFamily.UNIX, SocketType.SEQPACKET, SocketProtocol.DEFAULT)
+    assert lookup(*key) is SocketConnection
+    SocketConnection.factory_register_type(_MyConnection, *key)
+    try:
+        assert lookup(*key) is _MyConnection
+        with Socket(SocketFamily.UNIX, SocketType.SEQPACKET) as sock:
+            conn = sock.connection_factory_create_connection()
+            assert type(conn) is _MyConnection
+            conn.close()
+    finally:
+        SocketConnection.factory_register_type(SocketConnection, *key)
+    with pytest.raises(TypeError):
+        SocketConnection.factory_register_type(int, *key)  # type: ignore[arg-type]
 
 
 def test_graceful_disconnect_waits_for_peer_close() -> None:

@@ -142,3 +142,51 @@ def test_get_credentials_on_closed_socket_raises_closed() -> None:
     with pytest.raises(giosocket.Error) as info:
         a.get_credentials()
     assert info.value.code == IOErrorEnum.CLOSED
+
+
+LINUX_UCRED = 1  # GIO's G_CREDENTIALS_TYPE_LINUX_UCRED
+
+
+def test_new_is_the_constructor() -> None:
+    creds = Credentials.new()
+    assert type(creds) is Credentials
+    assert (creds.pid, creds.uid, creds.gid) == (os.getpid(), os.geteuid(), os.getegid())
+
+
+@linux_only
+def test_native_round_trip_is_struct_ucred() -> None:
+    import struct
+
+    creds = Credentials.new()
+    native = creds.get_native(LINUX_UCRED)
+    assert native == struct.pack("=iII", os.getpid(), os.geteuid(), os.getegid())
+    other = Credentials.new()
+    other.set_native(LINUX_UCRED, struct.pack("=iII", 4242, 1001, 1002))
+    assert (other.pid, other.uid, other.gid) == (4242, 1001, 1002)
+    assert other.to_string() == "GCredentials:linux-ucred:pid=4242,uid=1001,gid=1002"
+    assert not other.is_same_user(creds) or os.geteuid() == 1001
+    # The peer's credentials of a real socketpair come back through the same form.
+    a, b = _pair()
+    try:
+        peer = a.get_credentials()
+        assert peer.get_native(LINUX_UCRED) == native
+    finally:
+        a.close()
+        b.close()
+
+
+@linux_only
+def test_native_bad_type_or_size() -> None:
+    creds = Credentials()
+    for wrong_type in (0, 6, 99):
+        with pytest.raises(giosocket.Error) as info:
+            creds.get_native(wrong_type)
+        assert info.value.code == IOErrorEnum.NOT_SUPPORTED
+        with pytest.raises(giosocket.Error):
+            creds.set_native(wrong_type, bytes(12))
+    for size in (0, 11, 13):
+        with pytest.raises(ValueError):
+            creds.set_native(LINUX_UCRED, bytes(size))
+    with pytest.raises(TypeError):
+        creds.set_native(LINUX_UCRED, "not bytes")  # type: ignore[arg-type]
+    assert creds.pid == os.getpid()  # unchanged by the failed calls

@@ -18,6 +18,7 @@ from typing import Callable
 import giosocket
 import pytest
 from giosocket import InetAddress, IOErrorEnum, Socket, SocketFamily, SocketType
+from giosocket._giosocket import _io_error_from_errno
 from netns import NetnsUnavailable, VethPair, unavailable_reason
 
 V4, V6 = SocketFamily.IPV4, SocketFamily.IPV6
@@ -311,8 +312,10 @@ def test_ipv4_ssm_on_interface_without_ipv4_address(net: VethPair, sockets: list
             sock = udp(sockets, V4, "0.0.0.0")
             with pytest.raises(giosocket.Error) as info:
                 sock.join_multicast_group_ssm(SSM_GROUP[V4], net.A1, "nov4")
-            assert info.value.code == IOErrorEnum.NO_SUCH_DEVICE
-            assert "no IPv4 address" in str(info.value)
+            # As GIO (SIOCGIFADDR): EADDRNOTAVAIL through the errno table.
+            assert info.value.errno == errno.EADDRNOTAVAIL
+            assert info.value.code == _io_error_from_errno(errno.EADDRNOTAVAIL)
+            assert "Interface not found" in str(info.value)
         finally:
             net.b.ip("link", "del", "nov4")
 
@@ -345,13 +348,17 @@ def test_membership_argument_errors(udp4: Socket, udp6: Socket) -> None:
     assert error_code(lambda: udp6.join_multicast_group_ssm("fd00::1", "fd00::2")) == (
         IOErrorEnum.INVALID_ARGUMENT
     )
-    assert error_code(lambda: udp4.join_multicast_group(GROUP[V6], False)) == (
-        IOErrorEnum.NOT_SUPPORTED
-    )
+    # Family mismatches GIO hands to the kernel get the kernel's errno through the table.
+    with pytest.raises(giosocket.Error) as info:
+        udp4.join_multicast_group(GROUP[V6], False)
+    assert info.value.errno == errno.ENOPROTOOPT
+    assert info.value.code == _io_error_from_errno(errno.ENOPROTOOPT)
+    with pytest.raises(giosocket.Error) as info:
+        udp6.leave_multicast_group_ssm(SSM_GROUP[V6], "10.0.0.1")
+    assert info.value.errno == errno.EADDRNOTAVAIL
+    assert info.value.code == _io_error_from_errno(errno.EADDRNOTAVAIL)
+    # GIO's own check: an IPv4 group needs an IPv4 source.
     assert error_code(lambda: udp4.join_multicast_group_ssm(SSM_GROUP[V4], "fd00::1")) == (
-        IOErrorEnum.NOT_SUPPORTED
-    )
-    assert error_code(lambda: udp6.leave_multicast_group_ssm(SSM_GROUP[V6], "10.0.0.1")) == (
         IOErrorEnum.NOT_SUPPORTED
     )
     # GIO's source_specific=True without a source would join a filter nothing matches.
@@ -373,9 +380,21 @@ def test_membership_argument_errors(udp4: Socket, udp6: Socket) -> None:
     assert error_code(lambda: udp6.join_multicast_group_ssm(SSM_GROUP[V6], "fd00::1", "nope0")) == (
         IOErrorEnum.NO_SUCH_DEVICE
     )
-    assert error_code(lambda: udp4.join_multicast_group(GROUP[V4], False, "x" * 16)) == (
-        IOErrorEnum.FILENAME_TOO_LONG
-    )
+    # A name too long to be an interface: GIO's SIOCGIFADDR path (IPv4 source-specific) says
+    # FILENAME_TOO_LONG; every if_nametoindex path says NO_SUCH_DEVICE (ENODEV).
+    long_name = "x" * 16
+    assert error_code(
+        lambda: udp4.join_multicast_group_ssm(SSM_GROUP[V4], "10.0.0.1", long_name)
+    ) == (IOErrorEnum.FILENAME_TOO_LONG)
+    for call in (
+        lambda: udp6.join_multicast_group_ssm(SSM_GROUP[V6], "fd00::1", long_name),
+        lambda: udp4.join_multicast_group(GROUP[V4], False, long_name),
+        lambda: udp6.join_multicast_group(GROUP[V6], False, long_name),
+    ):
+        with pytest.raises(giosocket.Error) as info:
+            call()
+        assert info.value.code == IOErrorEnum.NO_SUCH_DEVICE
+        assert info.value.errno == errno.ENODEV
     with pytest.raises(ValueError):
         udp4.join_multicast_group(GROUP[V4], False, "")
     with pytest.raises(ValueError):

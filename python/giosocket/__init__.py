@@ -6,6 +6,7 @@ credentials, connections, GIO's enums and :class:`Error`.
 
 from __future__ import annotations
 
+from . import _enums, _errors
 from ._enums import (
     IOCondition,
     IOErrorEnum,
@@ -16,7 +17,7 @@ from ._enums import (
     SocketType,
     UnixSocketAddressType,
 )
-from ._errors import Error
+from ._errors import Error, io_error_quark
 from ._giosocket import (
     MSG_CMSG_CLOEXEC,
     MSG_CONFIRM,
@@ -38,6 +39,7 @@ from ._giosocket import (
     InetSocketAddress,
     InputMessage,
     InputVector,
+    NativeSocketAddress,
     OutputMessage,
     OutputVector,
     Socket,
@@ -47,10 +49,42 @@ from ._giosocket import (
     UnixCredentialsMessage,
     UnixFDMessage,
     UnixSocketAddress,
+    _init,
 )
-from .connection import SocketConnection, TcpConnection, UnixConnection
+from ._giosocket import __version__ as _giosocket_version
+from .connection import SocketConnection, TcpConnection, UnixConnection, _create_connection
 
-__version__ = "0.1.0"
+
+def _load_aio() -> object:
+    from . import aio
+
+    return aio
+
+
+# The native module never imports this package: it gets what it needs here, once.
+_init(
+    error=Error,
+    error_classes={int(code): cls for code, cls in _errors._BY_CODE.items()}
+    | {int(IOErrorEnum.CONNECTION_CLOSED): _errors.ConnectionResetGioError},
+    broken_pipe=_errors.BrokenPipeGioError,
+    codes={int(code): code for code in IOErrorEnum},
+    enums={
+        name: getattr(_enums, name)
+        for name in (
+            "SocketFamily",
+            "SocketType",
+            "SocketProtocol",
+            "IOCondition",
+            "UnixSocketAddressType",
+            "PollableReturn",
+        )
+    },
+    create_connection=_create_connection,
+    load_aio=_load_aio,
+)
+del _load_aio
+
+__version__: str = _giosocket_version
 
 __all__ = [
     "MSG_CMSG_CLOEXEC",
@@ -76,6 +110,7 @@ __all__ = [
     "InetSocketAddress",
     "InputMessage",
     "InputVector",
+    "NativeSocketAddress",
     "OutputMessage",
     "OutputVector",
     "PollableReturn",
@@ -94,4 +129,5 @@ __all__ = [
     "UnixFDMessage",
     "UnixSocketAddress",
     "UnixSocketAddressType",
+    "io_error_quark",
 ]

@@ -174,9 +174,8 @@ def _asyncio() -> None:
     asyncio.run(_echo_async())
 
 
-def main(argv: list[str] | None = None) -> int:
+def main() -> int:
     """Run the tour; returns the exit status."""
-    del argv
     _say(f"giosocket {g.__version__}: GLib's GSocket for Python\n")
     for part in (_tcp_echo, _udp, _cancellation, _errors, _batch, _asyncio):
         part()

@@ -8,10 +8,15 @@ instance of it, so ``except TimeoutError:`` or ``except BlockingIOError:`` work 
 from __future__ import annotations
 
 import errno as _errno
+from typing import TYPE_CHECKING, Callable
 
 from ._enums import IOErrorEnum
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
 __all__ = [
+    "IO_ERROR_DOMAIN",
     "BrokenPipeGioError",
     "ConnectionRefusedGioError",
     "ConnectionResetGioError",
@@ -20,21 +25,52 @@ __all__ = [
     "PermissionDeniedError",
     "TimedOutError",
     "WouldBlockError",
+    "io_error_quark",
 ]
+
+
+#: The error domain of every giosocket error (GIO's ``G_IO_ERROR`` quark, as a string).
+IO_ERROR_DOMAIN = "g-io-error-quark"
+
+
+def io_error_quark() -> str:
+    """GIO's ``g_io_error_quark()``: the domain of every :class:`Error`, ``"g-io-error-quark"``.
+
+    PyGObject code writes ``e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.TIMED_OUT)``; the
+    same line works with ``import giosocket as Gio``.
+    """
+    return IO_ERROR_DOMAIN
 
 
 class Error(OSError):
     """A GIO error (domain ``g-io-error-quark``) raised by giosocket.
 
-    Attributes: ``code`` (:class:`IOErrorEnum`), ``errno`` (``int | None``), ``strerror``.
+    Attributes: ``code`` (:class:`IOErrorEnum`), ``errno`` (``int | None``), ``strerror`` and
+    ``message`` (GIO's message text), ``domain``. ``Error(code, message, errno=None)`` builds
+    one; giosocket itself builds them natively (``OSError.__new__`` plus ``code``), which is
+    why the class defines ``__new__`` and no ``__init__``.
     """
 
-    domain = "g-io-error-quark"
+    domain = IO_ERROR_DOMAIN
     code: IOErrorEnum
 
-    def __init__(self, code: int, message: str, errno: int | None = None) -> None:
-        super().__init__(errno, message)
+    def __new__(cls, code: int, message: str, errno: int | None = None) -> Self:
+        self = OSError.__new__(cls, errno, message)
         self.code = IOErrorEnum(code)
+        return self
+
+    @property
+    def message(self) -> str:
+        """GIO's message text (``GError.message``), e.g. ``"Socket I/O timed out"``."""
+        return str(self.strerror)
+
+    def matches(self, domain: object, code: int) -> bool:
+        """GLib's ``g_error_matches``: whether this error has ``domain`` and ``code``.
+
+        ``domain`` is :func:`io_error_quark` (the string ``"g-io-error-quark"``); a PyGObject
+        quark given as a number never matches, as GIO's domain is not a giosocket one.
+        """
+        return domain == self.domain and int(code) == int(self.code)
 
     def __str__(self) -> str:
         return str(self.strerror)
@@ -42,7 +78,10 @@ class Error(OSError):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.code.name}, {self.strerror!r}, errno={self.errno})"
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(
+        self,
+    ) -> tuple[Callable[[int, str, int | None], Error], tuple[int, str, int | None]]:
+        """Pickle support: rebuilt by code, message and errno (as the matching subclass)."""
         return (_make, (int(self.code), str(self.strerror), self.errno))
 
 

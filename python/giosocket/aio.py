@@ -1,28 +1,36 @@
 """asyncio integration: the coroutines behind ``Socket.*_async`` (GIO's ``create_source`` role).
 
-Each coroutine tries the socket's ordinary method without blocking (``Socket._call_nonblocking``
-makes it non-blocking for that one call on this thread) and, on WOULD_BLOCK, waits with the
-running loop's ``add_reader``/``add_writer`` -- no thread, the loop never blocks -- then retries
-(readiness may be spurious or taken by another task). While waiting:
+Each coroutine first makes its operation's non-blocking attempt (``Socket._try_*``: the
+result, or None where it would block) -- no wait, no loop call when the socket is ready.
+Only when it would block does it wait, through the socket's *registration* with the running
+loop (:class:`_Registration`):
 
-- the socket's ``timeout`` (per wait, as GIO) raises ``TIMED_OUT`` via ``loop.call_later``;
-- a :class:`~giosocket.Cancellable`'s fd is watched too: ``cancel()`` raises ``CANCELLED``;
-- ``close()`` of the socket (from anywhere) wakes the wait, which then raises ``CLOSED``; the fd
-  stays open until the coroutine has unregistered it, so the loop never watches a recycled fd;
-- cancelling the asyncio task unregisters everything before ``CancelledError`` propagates.
+- the socket stays registered with the loop while it is used there (one ``add_reader`` /
+  ``add_writer`` for as long as waits keep coming, not one per wait); a readiness callback
+  that finds nobody waiting unregisters it;
+- one waiter queue per direction; the loop's readiness callback performs the waiting
+  operation itself (as asyncio's own ``sock_recv`` does), so data is consumed before the
+  loop polls again and readiness that leads to no progress simply keeps waiting;
+- the socket's ``timeout`` bounds the whole call (inactivity from the call's start, as the
+  blocking calls), raising ``TIMED_OUT``; a :class:`~giosocket.Cancellable` raises
+  ``CANCELLED`` when cancelled; cancelling the task withdraws its waiter;
+- ``close()`` of the socket from any thread fails every waiter with ``CLOSED`` through the
+  loop (``call_soon_threadsafe``); the fd stays open until the loop has unregistered it, so
+  the loop never watches a recycled fd number.
 
-Several tasks may wait on the same socket or the same cancellable at once: one loop
-registration per (loop, fd, direction) is shared by all of them. Works on any asyncio loop that
-implements ``add_reader``/``add_writer`` (the default selector loop, uvloop).
+Works on any asyncio loop with ``add_reader``/``add_writer`` (the default loop, uvloop).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+import collections
+import threading
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._enums import IOCondition, IOErrorEnum
-from ._errors import Error, _make
+from ._errors import _make
+from ._giosocket import MSG_DONTWAIT
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -34,7 +42,6 @@ if TYPE_CHECKING:
         Socket,
         SocketAddress,
         _AddressLike,
-        _InFlight,
     )
 
 __all__ = [
@@ -50,119 +57,240 @@ __all__ = [
     "send_to_async",
 ]
 
-_T = TypeVar("_T")
-_Key = tuple[asyncio.AbstractEventLoop, int, bool]
+_Attempt = Callable[..., Any]
+# A waiting operation: its future, the attempt to make when ready, the attempt's arguments.
+_Entry = tuple["asyncio.Future[Any]", _Attempt, tuple[Any, ...]]
 
-# (loop, fd, is_writer) -> callbacks of every waiter sharing that one loop registration.
-_watchers: dict[_Key, list[Callable[[], None]]] = {}
+_get_ident = threading.get_ident
+_READ_CONDITIONS = int(IOCondition.IN | IOCondition.PRI | IOCondition.ERR | IOCondition.HUP)
+_OUT = int(IOCondition.OUT)
 
-_READ_CONDITIONS = IOCondition.IN | IOCondition.PRI | IOCondition.ERR | IOCondition.HUP
+
+#: Readiness that led to no progress pauses the watch, 50 µs doubling to 5 ms (as the
+#: blocking engine), so a stuck wait (a full AF_UNIX receiver, a pending ICMP error) costs
+#: almost no CPU instead of spinning the loop.
+_BACKOFF_FIRST = 50e-6
+_BACKOFF_MAX = 5e-3
 
 
-def _fire(key: _Key) -> None:
+class _Registration:
+    """One socket's registration with one event loop: a waiter queue per direction.
+
+    Index 0 of the per-direction lists is reading, 1 is writing.
+    """
+
+    __slots__ = ("fd", "loop", "misses", "paused", "queues", "thread", "token", "watching")
+
+    def __init__(self, socket: Socket, loop: asyncio.AbstractEventLoop) -> None:
+        self.token = socket._in_flight()  # CLOSED if closed; keeps the fd open
+        self.fd = self.token.fd
+        self.loop = loop
+        self.thread = _get_ident()
+        self.queues: tuple[collections.deque[_Entry], collections.deque[_Entry]] = (
+            collections.deque(),
+            collections.deque(),
+        )
+        self.watching = [False, False]
+        self.paused = [False, False]
+        self.misses = [0, 0]
+
+    def add(self, write: bool, entry: _Entry) -> None:
+        """Queue ``entry`` for readiness in one direction, watching the fd if not yet."""
+        self.queues[write].append(entry)
+        if not self.watching[write] and not self.paused[write]:
+            self._watch(write)
+
+    def withdraw(self, write: bool, entry: _Entry) -> None:
+        """Take back a wait that ended without the loop's help (cancelled, timed out)."""
+        queue = self.queues[write]
+        try:
+            queue.remove(entry)
+        except ValueError:
+            return
+        if not queue and not self.loop.is_closed():
+            self._unwatch(write)
+
+    def _watch(self, write: bool) -> None:
+        if write:
+            self.loop.add_writer(self.fd, self._ready, True)
+        else:
+            self.loop.add_reader(self.fd, self._ready, False)
+        self.watching[write] = True
+
+    def _unwatch(self, write: bool) -> None:
+        if self.watching[write]:
+            self.watching[write] = False
+            if write:
+                self.loop.remove_writer(self.fd)
+            else:
+                self.loop.remove_reader(self.fd)
+
+    def _ready(self, write: bool) -> None:
+        """The loop says the fd is ready: make the waiting attempts, in order."""
+        queue = self.queues[write]
+        if not queue:
+            # Nobody waits: stop watching (idle) until the next wait.
+            self._unwatch(write)
+            return
+        while queue:
+            future, attempt, args = queue[0]
+            if future.done():  # timed out, cancelled, or failed meanwhile
+                queue.popleft()
+                continue
+            try:
+                result = attempt(*args)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:  # noqa: BLE001 - as asyncio's sock_recv: to the waiter
+                queue.popleft()
+                future.set_exception(exc)
+                continue
+            if result is None:
+                self._back_off(write)
+                return
+            queue.popleft()
+            future.set_result(result)
+            self.misses[write] = 0
+
+    def _back_off(self, write: bool) -> None:
+        misses = self.misses[write] = self.misses[write] + 1
+        if misses == 1:
+            return  # one spurious wake-up is normal (another reader took the data)
+        self._unwatch(write)
+        self.paused[write] = True
+        delay = min(_BACKOFF_FIRST * (1 << min(misses - 2, 16)), _BACKOFF_MAX)
+        self.loop.call_later(delay, self._resume, write)
+
+    def _resume(self, write: bool) -> None:
+        self.paused[write] = False
+        if self.queues[write] and not self.watching[write]:
+            self._watch(write)
+
+    def socket_closed(self) -> None:
+        """The socket was closed (from any thread): fail the waiters in the loop's thread."""
+        if _get_ident() == self.thread:
+            self._teardown()
+            return
+        try:
+            self.loop.call_soon_threadsafe(self._teardown)
+        except RuntimeError:  # the loop is closed: nothing watches the fd any more
+            self.token.release()
+
+    def retire(self) -> None:
+        """Leave the loop without failing anybody (the socket moves to another loop)."""
+        if not self.loop.is_closed():
+            self._unwatch(False)
+            self._unwatch(True)
+        self.token.release()
+
+    def _teardown(self) -> None:
+        if not self.loop.is_closed():
+            self._unwatch(False)
+            self._unwatch(True)
+        for queue in self.queues:
+            while queue:
+                future = queue.popleft()[0]
+                if not future.done():
+                    future.set_exception(_make(IOErrorEnum.CLOSED, "Socket is already closed"))
+        self.token.release()
+
+
+def _registration(socket: Socket) -> _Registration:
+    """The socket's registration with the running loop, made on first use there."""
+    current = socket._aio_registration()
+    if current is not None and current.thread == _get_ident() and not current.loop.is_closed():
+        return current  # type: ignore[no-any-return]
+    loop = asyncio.get_running_loop()
+    if current is not None and current.loop is loop:
+        return current  # type: ignore[no-any-return]
+    registration = _Registration(socket, loop)
+    try:
+        previous = socket._set_aio_registration(registration)
+    except BaseException:
+        registration.token.release()
+        raise
+    if previous is not None:
+        previous.retire()
+    return registration
+
+
+# (loop, cancellable fd) -> the callbacks of every wait sharing that one loop reader.
+_watchers: dict[tuple[asyncio.AbstractEventLoop, int], list[Callable[[], None]]] = {}
+
+
+def _fire_cancel(key: tuple[asyncio.AbstractEventLoop, int]) -> None:
     for callback in list(_watchers.get(key, ())):
         callback()
 
 
-def _watch(loop: asyncio.AbstractEventLoop, fd: int, write: bool, cb: Callable[[], None]) -> None:
-    key = (loop, fd, write)
+def _watch_cancel(
+    loop: asyncio.AbstractEventLoop, cancellable: Cancellable, future: asyncio.Future[Any]
+) -> Callable[[], None]:
+    """Fail ``future`` with CANCELLED when ``cancellable`` is cancelled; returns the undo."""
+
+    def cancelled() -> None:
+        if not future.done() and cancellable.is_cancelled():
+            future.set_exception(_make(IOErrorEnum.CANCELLED, "Operation was cancelled"))
+
+    key = (loop, cancellable.get_fd())
     callbacks = _watchers.get(key)
     if callbacks is None:
-        if write:
-            loop.add_writer(fd, _fire, key)
-        else:
-            loop.add_reader(fd, _fire, key)
+        loop.add_reader(key[1], _fire_cancel, key)
         callbacks = _watchers[key] = []
-    callbacks.append(cb)
+    callbacks.append(cancelled)
+
+    def undo() -> None:
+        callbacks.remove(cancelled)
+        if not callbacks:
+            del _watchers[key]
+            loop.remove_reader(key[1])
+
+    return undo
 
 
-def _unwatch(loop: asyncio.AbstractEventLoop, fd: int, write: bool, cb: Callable[[], None]) -> None:
-    key = (loop, fd, write)
-    callbacks = _watchers.get(key)
-    if callbacks is None:
-        return
-    try:
-        callbacks.remove(cb)
-    except ValueError:
-        return
-    if not callbacks:
-        del _watchers[key]
-        if write:
-            loop.remove_writer(fd)
-        else:
-            loop.remove_reader(fd)
+def _time_out(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_exception(_make(IOErrorEnum.TIMED_OUT, "Socket I/O timed out"))
 
 
 async def _wait(
     socket: Socket,
-    token: _InFlight,
-    read: bool,
-    write: bool,
+    write: bool | None,
     cancellable: Cancellable | None,
-) -> None:
-    """Wait once for readiness of ``token.fd``, for close, cancellation or the timeout."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[None] = loop.create_future()
+    attempt: _Attempt,
+    *args: Any,
+) -> Any:
+    """Wait until ``attempt(*args)`` returns a value (not None) once the socket is ready.
 
-    def ready() -> None:
-        if not future.done():
-            future.set_result(None)
-
-    def cancelled() -> None:
-        if future.done() or cancellable is None:
-            return
-        try:
-            cancellable.set_error_if_cancelled()
-        except Error as exc:
-            future.set_exception(exc)
-
-    def timed_out() -> None:
-        if not future.done():
-            future.set_exception(_make(IOErrorEnum.TIMED_OUT, "Socket I/O timed out"))
-
-    watches: list[tuple[int, bool, Callable[[], None]]] = []
-    if read:
-        watches.append((token.fd, False, ready))
-    if write:
-        watches.append((token.fd, True, ready))
-    if token.wake_fd >= 0:
-        watches.append((token.wake_fd, False, ready))
-    if cancellable is not None:
-        watches.append((cancellable.get_fd(), False, cancelled))
+    ``write`` picks the direction; None waits for either (``condition_wait_async``).
+    """
+    registration = _registration(socket)
+    loop = registration.loop
+    future: asyncio.Future[Any] = loop.create_future()
+    entry: _Entry = (future, attempt, args)
+    if write is None:
+        registration.add(False, entry)
+        registration.add(True, entry)
+    else:
+        registration.add(write, entry)
     timeout = socket.get_timeout()
-    timer = loop.call_later(timeout, timed_out) if timeout > 0 else None
-    done: list[tuple[int, bool, Callable[[], None]]] = []
+    timer = loop.call_later(timeout, _time_out, future) if timeout > 0 else None
+    undo_cancel = _watch_cancel(loop, cancellable, future) if cancellable is not None else None
     try:
-        for fd, is_writer, callback in watches:
-            _watch(loop, fd, is_writer, callback)
-            done.append((fd, is_writer, callback))
-        await future
+        return await future
     finally:
         if timer is not None:
             timer.cancel()
-        for fd, is_writer, callback in done:
-            _unwatch(loop, fd, is_writer, callback)
+        if undo_cancel is not None:
+            undo_cancel()
+        if not future.done() or future.cancelled() or future.exception() is not None:
+            for direction in (False, True) if write is None else (write,):
+                registration.withdraw(direction, entry)
 
 
-async def _run(
-    socket: Socket,
-    write: bool,
-    cancellable: Cancellable | None,
-    method: Callable[..., _T],
-    *args: Any,
-) -> _T:
-    """Retry ``method(*args)`` (non-blocking) until it stops raising WOULD_BLOCK."""
+def _check(cancellable: Cancellable | None) -> None:
     if cancellable is not None:
         cancellable.set_error_if_cancelled()
-    token = socket._in_flight()
-    try:
-        while True:
-            result = socket._call_nonblocking(method, *args)
-            if result is not None:
-                return result
-            await _wait(socket, token, not write, write, cancellable)
-    finally:
-        token.release()
 
 
 async def condition_wait_async(
@@ -173,24 +301,22 @@ async def condition_wait_async(
     Like ``condition_wait``: ERR and HUP always end the wait; ``timeout`` raises TIMED_OUT.
     """
     condition = IOCondition(condition)
-    if cancellable is not None:
-        cancellable.set_error_if_cancelled()
-    token = socket._in_flight()
-    try:
-        while True:
-            if cancellable is not None:
-                cancellable.set_error_if_cancelled()
-            if socket.condition_check(condition):
-                return True
-            read = bool(condition & _READ_CONDITIONS) or not condition & IOCondition.OUT
-            await _wait(socket, token, read, bool(condition & IOCondition.OUT), cancellable)
-    finally:
-        token.release()
+    events = int(condition)
+    if socket._try_condition(events):
+        return True
+    _check(cancellable)
+    read = bool(events & _READ_CONDITIONS) or not events & _OUT
+    write: bool | None = None if read and events & _OUT else not read
+    result: bool = await _wait(socket, write, cancellable, socket._try_condition, events)
+    return result
 
 
 async def accept_async(socket: Socket, cancellable: Cancellable | None = None) -> Socket:
     """Accept a connection on a listening ``socket`` without blocking the loop."""
-    return await _run(socket, False, cancellable, socket.accept, cancellable)
+    result = socket._try_accept(cancellable)
+    if result is None:
+        result = await _wait(socket, False, cancellable, socket._try_accept, cancellable)
+    return result
 
 
 async def connect_async(
@@ -202,22 +328,22 @@ async def connect_async(
     (e.g. CONNECTION_REFUSED), as GIO's ``connect`` + ``check_connect_result``.
     """
     while True:
-        try:
-            done = socket._call_nonblocking(socket.connect, address, cancellable)
-        except Error as exc:
-            if exc.code != IOErrorEnum.PENDING:
-                raise
-            await condition_wait_async(socket, IOCondition.OUT, cancellable)
-            return socket.check_connect_result()
-        if done is not None:
+        state = socket._try_connect(address, cancellable)
+        if state:
+            return True
+        if state is not None:  # in progress
+            done: bool = await _wait(socket, True, cancellable, socket._try_connect_result)
             return done
         # EAGAIN (a full UNIX listen backlog): wait until writable, then try again.
-        await condition_wait_async(socket, IOCondition.OUT, cancellable)
+        await _wait(socket, True, cancellable, socket._try_condition, _OUT)
 
 
 async def send_async(socket: Socket, buffer: Any, cancellable: Cancellable | None = None) -> int:
     """Send ``buffer`` once writable; returns the bytes sent (maybe fewer on streams)."""
-    return await _run(socket, True, cancellable, socket.send, buffer, cancellable)
+    result = socket._try_send(buffer, cancellable)
+    if result is None:
+        result = await _wait(socket, True, cancellable, socket._try_send, buffer, cancellable)
+    return result
 
 
 async def send_to_async(
@@ -227,26 +353,62 @@ async def send_to_async(
     cancellable: Cancellable | None = None,
 ) -> int:
     """Send ``buffer`` to ``address`` (None = the connected peer) once writable."""
-    return await _run(socket, True, cancellable, socket.send_to, address, buffer, cancellable)
+    result = socket._try_send_to(address, buffer, cancellable)
+    if result is None:
+        result = await _wait(
+            socket, True, cancellable, socket._try_send_to, address, buffer, cancellable
+        )
+    return result
 
 
 async def receive_async(socket: Socket, size: int, cancellable: Cancellable | None = None) -> bytes:
     """Receive up to ``size`` bytes once readable (b"" at end of stream)."""
-    return await _run(socket, False, cancellable, socket.receive, size, cancellable)
+    result = socket._try_receive(size, cancellable)
+    if result is None:
+        result = await _wait(socket, False, cancellable, socket._try_receive, size, cancellable)
+    return result
 
 
 async def receive_into_async(
     socket: Socket, buffer: Any, cancellable: Cancellable | None = None
 ) -> int:
     """Receive into the writable ``buffer`` once readable; returns the bytes written."""
-    return await _run(socket, False, cancellable, socket.receive_into, buffer, cancellable)
+    result = socket._try_receive_into(buffer, cancellable)
+    if result is None:
+        result = await _wait(
+            socket, False, cancellable, socket._try_receive_into, buffer, cancellable
+        )
+    return result
 
 
 async def receive_from_async(
     socket: Socket, size: int, cancellable: Cancellable | None = None
 ) -> tuple[bytes, SocketAddress | None]:
     """Receive up to ``size`` bytes and the sender's address once readable."""
-    return await _run(socket, False, cancellable, socket.receive_from, size, cancellable)
+    result = socket._try_receive_from(size, cancellable)
+    if result is None:
+        result = await _wait(
+            socket, False, cancellable, socket._try_receive_from, size, cancellable
+        )
+    return result
+
+
+def _try_send_messages(
+    socket: Socket, messages: Any, flags: int, cancellable: Cancellable | None
+) -> int | None:
+    try:
+        return socket.send_messages(messages, flags | MSG_DONTWAIT, cancellable)
+    except BlockingIOError:
+        return None
+
+
+def _try_receive_messages(
+    socket: Socket, messages: Any, flags: int, cancellable: Cancellable | None
+) -> int | None:
+    try:
+        return socket.receive_messages(messages, flags | MSG_DONTWAIT, cancellable)
+    except BlockingIOError:
+        return None
 
 
 async def send_messages_async(
@@ -260,7 +422,13 @@ async def send_messages_async(
     As the sync ``send_messages`` in non-blocking mode: a partial count when the socket buffer
     fills part-way (each message's ``bytes_sent`` tells which went); waits only while none can go.
     """
-    return await _run(socket, True, cancellable, socket.send_messages, messages, flags, cancellable)
+    messages = list(messages)
+    result = _try_send_messages(socket, messages, flags, cancellable)
+    if result is None:
+        result = await _wait(
+            socket, True, cancellable, _try_send_messages, socket, messages, flags, cancellable
+        )
+    return result
 
 
 async def receive_messages_async(
@@ -274,9 +442,19 @@ async def receive_messages_async(
     Returns as soon as at least one message is there (what is queued, up to ``len(messages)``),
     as the sync ``receive_messages`` in non-blocking mode.
     """
-    return await _run(
-        socket, False, cancellable, socket.receive_messages, messages, flags, cancellable
-    )
+    result = _try_receive_messages(socket, messages, flags, cancellable)
+    if result is None:
+        result = await _wait(
+            socket,
+            False,
+            cancellable,
+            _try_receive_messages,
+            socket,
+            messages,
+            flags,
+            cancellable,
+        )
+    return result
 
 
 # The batching DatagramTransport (giosocket/_transport.py, _endpoint.py).

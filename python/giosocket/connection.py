@@ -2,22 +2,27 @@
 
 A :class:`SocketConnection` is an :class:`io.RawIOBase`, so the standard library stacks on it
 unchanged: ``io.BufferedReader``/``io.BufferedWriter``/``io.BufferedRWPair``,
-``io.TextIOWrapper``, ``shutil.copyfileobj``.  Reads and writes follow the socket's ``blocking``
-mode: blocking by default (GIO's streams); on a non-blocking socket they return ``None`` when
-they would block, as ``io.RawIOBase`` specifies.  Closing the connection closes the socket, as
-GIO does (also when the connection is garbage-collected while still open).
+``io.TextIOWrapper``, ``shutil.copyfileobj``.  Reads and writes block whatever the socket's
+``blocking`` flag, each wait bounded by the socket's ``timeout`` (GIO's ``GSocketInputStream`` /
+``GSocketOutputStream`` use blocking I/O).  ``close()`` closes the socket, as GIO's
+``g_io_stream_close``; dropping a connection object does not: the socket stays open while
+something else references it, and closes when its own last reference goes (GIO's reference
+counting).
 
 ``Socket.connection_factory_create_connection()`` picks the class as GIO's connection factory:
-:class:`TcpConnection` for IPv4/IPv6 stream sockets, :class:`UnixConnection` for UNIX stream
-sockets, :class:`SocketConnection` otherwise.
+the class registered for the socket's family, type and protocol
+(:meth:`SocketConnection.factory_register_type`), by default :class:`TcpConnection` for
+IPv4/IPv6 stream sockets, :class:`UnixConnection` for UNIX stream sockets,
+:class:`SocketConnection` otherwise.
 """
 
 from __future__ import annotations
 
+import builtins
 import io
 import os
 import socket as _socket
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ._enums import IOErrorEnum, SocketFamily, SocketProtocol, SocketType
 from ._errors import Error, _make
@@ -42,6 +47,35 @@ class SocketConnection(io.RawIOBase):
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"fd={self._socket.get_fd()}"
         return f"<giosocket.{type(self).__name__} {state}>"
+
+    def __del__(self) -> None:
+        # Not io.IOBase's finalizer, which would close(): as GIO, dropping the connection only
+        # drops its reference to the socket (which closes when its last reference goes).
+        pass
+
+    @staticmethod
+    def factory_lookup_type(
+        family: int, type: int, protocol_id: int
+    ) -> builtins.type[SocketConnection]:
+        """The connection class registered for ``(family, type, protocol_id)``.
+
+        GIO's ``g_socket_connection_factory_lookup_type``: :class:`SocketConnection` when
+        nothing is registered for that combination.
+        """
+        return _FACTORY.get((int(family), int(type), int(protocol_id)), SocketConnection)
+
+    @staticmethod
+    def factory_register_type(
+        g_type: builtins.type[SocketConnection], family: int, type: int, protocol: int
+    ) -> None:
+        """Make ``connection_factory_create_connection()`` build ``g_type`` for such sockets.
+
+        GIO's ``g_socket_connection_factory_register_type``; ``g_type`` must be a
+        :class:`SocketConnection` subclass taking the socket as its one argument.
+        """
+        if not (isinstance(g_type, builtins.type) and issubclass(g_type, SocketConnection)):
+            raise TypeError(f"g_type must be a SocketConnection subclass, not {g_type!r}")
+        _FACTORY[(int(family), int(type), int(protocol))] = g_type
 
     @property
     def socket(self) -> Socket:
@@ -92,15 +126,15 @@ class SocketConnection(io.RawIOBase):
         self._check_open()
         return True
 
-    def readinto(self, buffer: Any) -> int | None:
-        """Receive into ``buffer``; 0 at end of stream, None if a non-blocking socket has no data."""
+    def readinto(self, buffer: Any) -> int:
+        """Receive into ``buffer``, blocking (bounded by the socket timeout); 0 at end of stream."""
         self._check_open()
-        return _none_if_would_block(self._socket.receive_into, buffer)
+        return self._socket._stream_receive_into(buffer)
 
-    def write(self, buffer: Any) -> int | None:
-        """Send ``buffer``; returns the bytes sent (maybe fewer), None if it would block."""
+    def write(self, buffer: Any) -> int:
+        """Send ``buffer``, blocking (bounded by the socket timeout); the bytes sent (maybe fewer)."""
         self._check_open()
-        return _none_if_would_block(self._socket.send, buffer)
+        return self._socket.send_with_blocking(buffer, True)
 
     def _before_close(self) -> None:
         """Hook run before the socket is closed (TcpConnection's graceful disconnect)."""
@@ -258,31 +292,23 @@ _ONE_BYTE = b"\0"
 _SO_PASSCRED: int | None = getattr(_socket, "SO_PASSCRED", None)
 
 
-def _none_if_would_block(method: Callable[[Any], int], buffer: Any) -> int | None:
-    """``method(buffer)``, or None where a non-blocking socket would block (``io.RawIOBase``)."""
-    try:
-        return method(buffer)
-    except Error as exc:
-        if exc.code == IOErrorEnum.WOULD_BLOCK:
-            return None
-        raise
-
-
 def _failed(message: str) -> Error:
     return _make(IOErrorEnum.FAILED, message)
 
 
+# (family, type, protocol) -> class: GIO's registrations (g_socket_connection_factory and
+# GTcpConnection/GUnixConnection's class_init), extended by factory_register_type.
+_FACTORY: dict[tuple[int, int, int], type[SocketConnection]] = {
+    (family, SocketType.STREAM, protocol): TcpConnection
+    for family in (SocketFamily.IPV4, SocketFamily.IPV6)
+    for protocol in (SocketProtocol.DEFAULT, SocketProtocol.TCP)
+}
+_FACTORY[(SocketFamily.UNIX, SocketType.STREAM, SocketProtocol.DEFAULT)] = UnixConnection
+
+
 def _create_connection(socket: Socket) -> SocketConnection:
     """``Socket.connection_factory_create_connection()``: GIO's connection factory lookup."""
-    family = socket.get_family()
-    stype = socket.get_socket_type()
-    protocol = socket.get_protocol()
-    if stype == SocketType.STREAM:
-        if family in (SocketFamily.IPV4, SocketFamily.IPV6) and protocol in (
-            SocketProtocol.DEFAULT,
-            SocketProtocol.TCP,
-        ):
-            return TcpConnection(socket)
-        if family == SocketFamily.UNIX and protocol == SocketProtocol.DEFAULT:
-            return UnixConnection(socket)
-    return SocketConnection(socket)
+    cls = SocketConnection.factory_lookup_type(
+        socket.get_family(), socket.get_socket_type(), socket.get_protocol()
+    )
+    return cls(socket)

@@ -4,7 +4,6 @@
 //! GIO names (`to_string`, `new`) are kept for the Python methods, hence the clippy allowances.
 #![allow(clippy::inherent_to_string, clippy::new_ret_no_self)]
 
-use std::ffi::CString;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
@@ -15,6 +14,7 @@ use socket2::SockAddr;
 
 use super::{compare_eq, hash_of, SocketAddress};
 use crate::enums::{self, Kind};
+use crate::sys;
 
 /// GIO's family number for an IP address.
 fn ip_family(ip: &IpAddr) -> i32 {
@@ -22,6 +22,14 @@ fn ip_family(ip: &IpAddr) -> i32 {
         libc::AF_INET
     } else {
         libc::AF_INET6
+    }
+}
+
+/// GIO's text of an IP address (`inet_ntop`: `::1.2.3.4` stays dotted).
+fn ip_text(ip: &IpAddr) -> String {
+    match ip {
+        IpAddr::V4(a) => a.to_string(),
+        IpAddr::V6(a) => sys::addr::ipv6_to_string(a),
     }
 }
 
@@ -44,15 +52,7 @@ pub fn parse_host(text: &str) -> Option<(IpAddr, u32)> {
         (None, _) => 0,
         (Some(s), IpAddr::V6(_)) => match s.parse::<u32>() {
             Ok(n) => n,
-            Err(_) => {
-                let name = CString::new(s).ok()?;
-                // SAFETY: `name` is a valid NUL-terminated string.
-                let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
-                if index == 0 {
-                    return None;
-                }
-                index
-            }
+            Err(_) => sys::addr::if_nametoindex(s).ok()?,
         },
         (Some(_), IpAddr::V4(_)) => return None,
     };
@@ -200,22 +200,22 @@ impl InetAddress {
         })
     }
 
-    /// Text form (`127.0.0.1`, `::1`).
+    /// Text form as GIO (`inet_ntop`): `127.0.0.1`, `::1`, `::1.2.3.4`.
     fn to_string(&self) -> String {
-        self.ip.to_string()
+        ip_text(&self.ip)
     }
 
     fn __str__(&self) -> String {
-        self.ip.to_string()
+        ip_text(&self.ip)
     }
 
     fn __repr__(&self) -> String {
-        format!("InetAddress('{}')", self.ip)
+        format!("InetAddress('{}')", ip_text(&self.ip))
     }
 
     /// Pickle/copy support: rebuilt from the text form.
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
-        Ok((slf.get_type().into_any(), (slf.get().ip.to_string(),)))
+        Ok((slf.get_type().into_any(), (ip_text(&slf.get().ip),)))
     }
 
     /// Raw bytes in network order (4 or 16).
@@ -392,14 +392,19 @@ impl InetSocketAddress {
         self.prop_scope_id()
     }
 
-    /// GIO's text form: `1.2.3.4:80`, `[::1]:80`, `[fe80::1%2]:80`.
+    /// GIO's text form: `1.2.3.4:80`, `[::1]:80`, `[fe80::1%2]:80`; without the port (and
+    /// the brackets) when the port is 0: `1.2.3.4`, `fe80::1%2`.
     fn to_string(&self) -> String {
-        match self.addr {
-            SocketAddr::V4(a) => a.to_string(),
-            SocketAddr::V6(a) if a.scope_id() != 0 => {
-                format!("[{}%{}]:{}", a.ip(), a.scope_id(), a.port())
+        let mut text = ip_text(&self.addr.ip());
+        if let SocketAddr::V6(a) = self.addr {
+            if a.scope_id() != 0 {
+                text = format!("{text}%{}", a.scope_id());
             }
-            SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
+        }
+        match self.addr {
+            SocketAddr::V4(_) if self.addr.port() != 0 => format!("{text}:{}", self.addr.port()),
+            SocketAddr::V6(_) if self.addr.port() != 0 => format!("[{text}]:{}", self.addr.port()),
+            _ => text,
         }
     }
 
@@ -412,12 +417,12 @@ impl InetSocketAddress {
             // Show the IPv6 extras only when set, so the repr evaluates back to an equal object.
             SocketAddr::V6(a) if a.flowinfo() != 0 || a.scope_id() != 0 => format!(
                 "InetSocketAddress('{}', {}, {}, {})",
-                a.ip(),
+                sys::addr::ipv6_to_string(a.ip()),
                 a.port(),
                 a.flowinfo(),
                 a.scope_id()
             ),
-            a => format!("InetSocketAddress('{}', {})", a.ip(), a.port()),
+            a => format!("InetSocketAddress('{}', {})", ip_text(&a.ip()), a.port()),
         }
     }
 }

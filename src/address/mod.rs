@@ -14,6 +14,7 @@ use pyo3::types::{PyBytes, PyString, PyTuple};
 use socket2::SockAddr;
 
 use crate::enums::{self, Kind};
+use crate::sys::addr;
 
 mod inet;
 mod unix;
@@ -41,40 +42,26 @@ fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
     h.finish()
 }
 
-/// Base class of socket addresses (GIO's `GSocketAddress`); holds the native form.
-/// Instances of the base itself stand for families giosocket does not decode
-/// (GIO's `GNativeSocketAddress`).
+/// Base class of socket addresses (GIO's `GSocketAddress`); holds the native form. Addresses
+/// of families giosocket does not decode are [`NativeSocketAddress`]es.
 #[pyclass(subclass, frozen, module = "giosocket", skip_from_py_object)]
 pub struct SocketAddress {
     /// The canonical native (`struct sockaddr`) form.
     pub native: SockAddr,
 }
 
-fn native_bytes(addr: &SockAddr) -> &[u8] {
-    // SAFETY: `as_ptr` points to a storage of at least `len()` initialised bytes.
-    unsafe { std::slice::from_raw_parts(addr.as_ptr().cast::<u8>(), addr.len() as usize) }
-}
+use crate::sys::addr::sockaddr_bytes as native_bytes;
 
 /// Build a SockAddr from raw native bytes (copied into a zeroed storage).
 fn sockaddr_from_bytes(data: &[u8]) -> PyResult<SockAddr> {
-    let storage_size = std::mem::size_of::<libc::sockaddr_storage>();
+    let storage_size = addr::SOCKADDR_STORAGE_SIZE;
     if data.len() < 2 || data.len() > storage_size {
         return Err(PyValueError::new_err(format!(
             "a native socket address is 2..={storage_size} bytes, not {}",
             data.len()
         )));
     }
-    // SAFETY: the closure copies at most storage_size bytes into the zeroed storage socket2
-    // hands us and reports that length.
-    let ((), addr) = unsafe {
-        SockAddr::try_init(|storage, len| {
-            std::ptr::copy_nonoverlapping(data.as_ptr(), storage.cast::<u8>(), data.len());
-            *len = data.len() as libc::socklen_t;
-            Ok(())
-        })
-    }
-    .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok(addr)
+    addr::sockaddr_from_bytes(data).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
 #[pymethods]
@@ -145,8 +132,47 @@ impl SocketAddress {
     }
 }
 
-/// Native address -> Python object (`InetSocketAddress`, `UnixSocketAddress`, or a base
-/// `SocketAddress` for other families). None for AF_UNSPEC / truncated data (GIO's NULL).
+/// An address of a family giosocket does not model (packet, netlink, ...): only the native
+/// bytes, as GIO's `GNativeSocketAddress`.
+#[pyclass(extends = SocketAddress, frozen, module = "giosocket", skip_from_py_object)]
+pub struct NativeSocketAddress;
+
+impl NativeSocketAddress {
+    fn create(py: Python<'_>, native: SockAddr) -> PyResult<Py<PyAny>> {
+        let init = PyClassInitializer::from(SocketAddress { native }).add_subclass(Self);
+        Ok(Bound::new(py, init)?.into_any().unbind())
+    }
+}
+
+#[pymethods]
+impl NativeSocketAddress {
+    /// `NativeSocketAddress(native)`: keep these `struct sockaddr` bytes as they are, whatever
+    /// their family (GIO's `g_native_socket_address_new`).
+    #[new]
+    fn py_new(native: &Bound<'_, PyAny>) -> PyResult<PyClassInitializer<Self>> {
+        let buf = crate::buffer::ReadBuf::new(native)?;
+        let native = sockaddr_from_bytes(buf.as_slice())?;
+        Ok(PyClassInitializer::from(SocketAddress { native }).add_subclass(Self))
+    }
+
+    /// GIO's text for an address it cannot print: the type name, `GNativeSocketAddress`.
+    #[allow(clippy::inherent_to_string)]
+    fn to_string(&self) -> &'static str {
+        "GNativeSocketAddress"
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> String {
+        let native = &slf.as_super().get().native;
+        format!(
+            "<NativeSocketAddress family={} native={:02x?}>",
+            native.family(),
+            native_bytes(native)
+        )
+    }
+}
+
+/// Native address -> Python object (`InetSocketAddress`, `UnixSocketAddress`, or a
+/// `NativeSocketAddress` for other families). None for AF_UNSPEC / truncated data (GIO's NULL).
 pub fn sockaddr_to_py(py: Python<'_>, addr: &SockAddr) -> PyResult<Option<Py<PyAny>>> {
     match addr.family() as i32 {
         libc::AF_UNSPEC => Ok(None),
@@ -155,16 +181,7 @@ pub fn sockaddr_to_py(py: Python<'_>, addr: &SockAddr) -> PyResult<Option<Py<PyA
             py,
             native_bytes(addr),
         )?)),
-        _ => Ok(Some(
-            Bound::new(
-                py,
-                SocketAddress {
-                    native: addr.clone(),
-                },
-            )?
-            .into_any()
-            .unbind(),
-        )),
+        _ => Ok(Some(NativeSocketAddress::create(py, addr.clone())?)),
     }
 }
 

@@ -1,11 +1,14 @@
 //! UNIX-domain addresses: `UnixSocketAddress` (GIO's `GUnixSocketAddress`) with GIO's native
 //! sizes for path, abstract and padded-abstract names.
+//!
+//! GIO names (`new`, `to_string`) are kept for the Python methods, hence the clippy allowance.
+#![allow(clippy::new_ret_no_self)]
 
 use std::os::unix::ffi::OsStrExt;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyString};
 use socket2::SockAddr;
 
 use super::{sockaddr_from_bytes, SocketAddress};
@@ -27,21 +30,44 @@ pub struct UnixSocketAddress {
     kind: i32,
 }
 
-/// Path bytes from `str`, `bytes` or `os.PathLike`.
+/// Path bytes from `str`, `bytes` or `os.PathLike` (as `os.fspath`: an exception raised by
+/// `__fspath__` propagates unchanged; only a missing `__fspath__` is a TypeError).
 fn path_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(b.as_bytes().to_vec());
     }
-    let fspath = obj.py().import("os")?.getattr("fsencode")?;
-    let encoded = fspath.call1((obj,)).map_err(|_| {
-        PyTypeError::new_err(format!(
-            "expected str, bytes or os.PathLike for a UNIX socket path, not '{}'",
-            obj.get_type()
-                .name()
-                .map(|n| n.to_string())
-                .unwrap_or_default()
-        ))
-    })?;
+    let py = obj.py();
+    let type_name = |o: &Bound<'_, PyAny>| {
+        o.get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_default()
+    };
+    let path = if obj.is_instance_of::<PyString>() {
+        obj.clone()
+    } else {
+        let fspath = obj
+            .get_type()
+            .getattr(pyo3::intern!(py, "__fspath__"))
+            .map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "expected str, bytes or os.PathLike for a UNIX socket path, not '{}'",
+                    type_name(obj)
+                ))
+            })?;
+        fspath.call1((obj,))?
+    };
+    if let Ok(b) = path.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    if !path.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(format!(
+            "expected {}.__fspath__() to return str or bytes, not '{}'",
+            type_name(obj),
+            type_name(&path)
+        )));
+    }
+    let encoded = py.import("os")?.getattr("fsencode")?.call1((path,))?;
     Ok(encoded.cast::<PyBytes>()?.as_bytes().to_vec())
 }
 
@@ -131,6 +157,12 @@ impl UnixSocketAddress {
         Self::init(path_bytes(path)?, UNIX_PATH)
     }
 
+    /// GIO's `g_unix_socket_address_new(path)`: a filesystem path, as the constructor.
+    #[staticmethod]
+    fn new(py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        Self::create(py, path_bytes(path)?, UNIX_PATH)
+    }
+
     /// An abstract-namespace address, zero-padded (GIO's deprecated `new_abstract`).
     #[staticmethod]
     fn new_abstract(py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
@@ -191,6 +223,24 @@ impl UnixSocketAddress {
     /// Whether this is an abstract address (GIO's deprecated `get_is_abstract`).
     fn get_is_abstract(&self) -> bool {
         self.kind == UNIX_ABSTRACT || self.kind == UNIX_ABSTRACT_PADDED
+    }
+
+    /// GIO's text form: `anonymous`, or the path (or abstract name) with every byte that is
+    /// not printable ASCII written as `\xNN`.
+    #[allow(clippy::inherent_to_string)]
+    fn to_string(&self) -> String {
+        if self.kind == UNIX_ANONYMOUS {
+            return "anonymous".to_owned();
+        }
+        let mut out = String::with_capacity(self.path.len());
+        for &byte in &self.path {
+            if (0x20..0x7f).contains(&byte) {
+                out.push(char::from(byte));
+            } else {
+                out.push_str(&format!("\\x{byte:02x}"));
+            }
+        }
+        out
     }
 
     fn __str__(&self) -> String {

@@ -2,7 +2,9 @@
 //!
 //! `SocketControlMessage` is the base class. Built-in subclasses: [`fd::UnixFDMessage`]
 //! (SCM_RIGHTS), [`creds::UnixCredentialsMessage`] (SCM_CREDENTIALS) and
-//! [`udp::UdpSegmentMessage`] (UDP_SEGMENT / UDP_GRO). A control message the library does not
+//! [`udp::UdpSegmentMessage`] (UDP_SEGMENT / UDP_GRO), and the UDP packet metadata of
+//! [`ip`] (packet info, traffic class, timestamps, drop counts) and [`sockerr`] (the error
+//! queue). A control message the library does not
 //! know arrives as a plain `SocketControlMessage` carrying its level, type and raw data, so
 //! nothing is ever dropped or crashes.
 //!
@@ -13,6 +15,8 @@
 
 pub mod creds;
 pub mod fd;
+pub mod ip;
+pub mod sockerr;
 pub mod udp;
 
 use std::sync::Mutex;

@@ -9,10 +9,7 @@ use pyo3::types::PyBytes;
 
 use super::SocketControlMessage;
 
-/// `UDP_SEGMENT` (linux/udp.h): cmsg and socket option carrying the GSO segment size (u16).
-pub const UDP_SEGMENT: i32 = 103;
-/// `UDP_GRO` (linux/udp.h): socket option enabling GRO; cmsg carrying the segment size (int).
-pub const UDP_GRO: i32 = 104;
+pub use crate::sys::cmsg::{UDP_GRO, UDP_SEGMENT};
 
 /// Whether the running kernel supports `opt` on UDP sockets (probed once, on a fresh socket).
 fn probe(opt: i32) -> bool {
@@ -71,6 +68,11 @@ impl UdpSegmentMessage {
     /// The UDP_SEGMENT payload (u16, native order).
     pub fn payload(&self) -> [u8; 2] {
         self.segment_size.to_ne_bytes()
+    }
+
+    /// The segment size.
+    pub fn segment_size(&self) -> u16 {
+        self.segment_size
     }
 }
 

@@ -15,7 +15,7 @@ use pyo3::types::{PyList, PyTuple};
 use crate::cancellable::{self, Cancellable};
 use crate::cmsg::{self, ControlBuf};
 use crate::error::last_errno;
-use crate::io::message::{budget_for, msghdr, recv_msghdr, RECV_CONTEXT, SEND_CONTEXT};
+use crate::io::message::{budget_for, msghdr, RECV_CONTEXT, SEND_CONTEXT};
 use crate::messages::{InputMessage, OutputMessage};
 use crate::socket::{Socket, DETACH_ABOVE};
 use crate::vectors::{type_name, Unshared};
@@ -236,7 +236,10 @@ impl Socket {
         if refs.iter().any(|m| m.has_control()) {
             controls = refs
                 .iter()
-                .map(|m| cmsg::encode(&m.control(py)))
+                .map(|m| {
+                    let target = cmsg::target(m.address.as_ref(), self.family);
+                    cmsg::encode(py, &m.meta, &m.control(py), target)
+                })
                 .collect::<PyResult<_>>()?;
         }
         let mut total = 0usize;
@@ -289,11 +292,12 @@ impl Socket {
             .collect::<PyResult<Vec<_>>>()?;
         let mut total = 0usize;
         let mut hdrs: Vec<libc::mmsghdr> = Vec::with_capacity(refs.len());
+        let inet = matches!(self.family, libc::AF_INET | libc::AF_INET6);
         for m in refs.iter_mut() {
             let m = &mut **m;
             total = total.saturating_add(m.vecs.total());
             hdrs.push(libc::mmsghdr {
-                msg_hdr: recv_msghdr(&mut m.name, m.vecs.iov(), &mut m.control),
+                msg_hdr: m.recv_hdr(inet),
                 msg_len: 0,
             });
         }

@@ -9,13 +9,13 @@ use crate::address::{sockaddr_from_py, sockaddr_to_py, SocketAddress};
 use crate::cancellable::{self, Cancellable};
 use crate::cmsg::{self, ControlBuf};
 use crate::control::udp::{self, UDP_GRO};
+use crate::engine::Budget;
 use crate::enums::{self, Kind};
 use crate::error::{self, last_errno, Code};
 use crate::messages::sockaddr_from_raw;
 use crate::socket::{Socket, DETACH_ABOVE};
 use crate::sys;
 use crate::vectors::{InVecs, OutVecs, Unshared};
-use crate::wait::Budget;
 
 /// GIO's context for send errors.
 pub const SEND_CONTEXT: &str = "Error sending message";
@@ -128,7 +128,7 @@ impl Socket {
         } else {
             vecs.iov()
         };
-        let mut control = cmsg::encode_arg(messages)?;
+        let mut control = cmsg::encode_arg(messages, cmsg::target(to.get(), self.family))?;
         let hdr = msghdr(to.get(), iov, &mut control);
         let hdr_ptr = Unshared(&hdr as *const libc::msghdr);
         let budget = budget_for(budget, flags);
@@ -212,8 +212,11 @@ impl Socket {
             cancellable::from_arg(&cancellable),
         )?;
         Ok(match sent {
-            Some(n) => (enums::make(py, Kind::Pollable, 1)?, n),
-            None => (enums::make(py, Kind::Pollable, -27)?, 0),
+            Some(n) => (enums::make(py, Kind::Pollable, enums::POLLABLE_OK)?, n),
+            None => (
+                enums::make(py, Kind::Pollable, enums::POLLABLE_WOULD_BLOCK)?,
+                0,
+            ),
         })
     }
 
@@ -262,13 +265,13 @@ impl Socket {
                 sys::count(unsafe { libc::recvmsg(fd, hdr_ptr.get(), sys_flags) })
             },
         )?;
+        let name = (hdr.msg_namelen > 0).then(|| sockaddr_from_raw(&name, hdr.msg_namelen));
         // Take the descriptors first: nothing after this may leak them.
-        let messages = cmsg::decode(py, control.bytes(hdr.msg_controllen))?;
+        let messages = cmsg::decode(py, &control, hdr.msg_controllen, name.as_ref())?;
         let list = PyList::new(py, messages)?.unbind();
-        let sender = if hdr.msg_namelen > 0 {
-            sockaddr_to_py(py, &sockaddr_from_raw(&name, hdr.msg_namelen))?
-        } else {
-            None
+        let sender = match &name {
+            Some(addr) => sockaddr_to_py(py, addr)?,
+            None => None,
         };
         Ok((n, sender, list, hdr.msg_flags & !libc::MSG_CMSG_CLOEXEC))
     }

@@ -1,4 +1,9 @@
-//! send / send_to / receive / receive_from and their `_into`, `_with_blocking`, `_bytes` forms.
+//! send / send_to / receive / receive_from and their `_into`, `_with_blocking`, `_bytes` forms,
+//! plus the private non-blocking twins (`_try_*`) the asyncio coroutines call: the same code
+//! with a non-blocking budget, returning None where the sync form raises WOULD_BLOCK.
+//!
+//! The GIL is released around every send and receive syscall, as the stdlib does, so other
+//! Python threads run while the kernel copies.
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -8,21 +13,29 @@ use socket2::SockAddr;
 use crate::address::{sockaddr_from_py, sockaddr_to_py};
 use crate::buffer::{BytesOut, ReadBuf, SendPtr, WriteBuf};
 use crate::cancellable::{self, Cancellable};
-use crate::error::last_errno;
-use crate::socket::{Socket, DETACH_ABOVE};
-use crate::sys;
-use crate::wait::Budget;
+use crate::engine::Budget;
+use crate::error;
+use crate::socket::Socket;
+use crate::sys::{errno, net, poll};
 
 const SEND_CONTEXT: &str = "Error sending data";
 const RECV_CONTEXT: &str = "Error receiving data";
+
+/// Received bytes and the sender (None when the OS gives none).
+type BytesFrom = (Py<PyBytes>, Option<Py<PyAny>>);
 
 fn size_arg(size: i64) -> PyResult<usize> {
     usize::try_from(size)
         .map_err(|_| PyValueError::new_err(format!("size must be >= 0, not {size}")))
 }
 
+/// A blocking call's result: "would block" is WOULD_BLOCK.
+fn or_would_block<T>(py: Python<'_>, value: Option<T>, context: &str) -> PyResult<T> {
+    value.ok_or_else(|| error::os_error(py, errno::EAGAIN, context))
+}
+
 impl Socket {
-    /// send/sendto `data` (MSG_NOSIGNAL) within `budget`.
+    /// send/sendto `data` (MSG_NOSIGNAL) within `budget`; None when it would block.
     pub(crate) fn send_raw(
         &self,
         py: Python<'_>,
@@ -30,25 +43,17 @@ impl Socket {
         to: Option<&SockAddr>,
         budget: Budget,
         cancellable: Option<&Cancellable>,
-    ) -> PyResult<usize> {
+    ) -> PyResult<Option<usize>> {
         let ptr = SendPtr(data.as_ptr() as *mut u8);
         let len = data.len();
-        self.io(
+        self.io_value(
             py,
-            libc::POLLOUT,
+            poll::OUT,
             budget,
             cancellable,
             SEND_CONTEXT,
-            len >= DETACH_ABOVE,
-            move |fd| {
-                let (name, namelen) = to.map_or((std::ptr::null(), 0), |a| {
-                    (a.as_ptr().cast::<libc::sockaddr>(), a.len())
-                });
-                // SAFETY: `ptr`/`len` describe the caller's held buffer; `name` is null or a live sockaddr.
-                sys::count(unsafe {
-                    libc::sendto(fd, ptr.get().cast(), len, libc::MSG_NOSIGNAL, name, namelen)
-                })
-            },
+            true,
+            move |fd| net::send_to(fd, ptr.get(), len, to),
         )
     }
 
@@ -61,39 +66,35 @@ impl Socket {
         want_from: bool,
         budget: Budget,
         cancellable: Option<&Cancellable>,
-    ) -> PyResult<(usize, Option<SockAddr>)> {
-        self.io(
+    ) -> PyResult<Option<(usize, Option<SockAddr>)>> {
+        self.io_value(
             py,
-            libc::POLLIN,
+            poll::IN,
             budget,
             cancellable,
             RECV_CONTEXT,
-            len >= DETACH_ABOVE,
+            true,
             move |fd| {
-                if !want_from {
-                    // SAFETY: `ptr`/`len` describe writable memory held by the caller.
-                    let n = sys::count(unsafe { libc::recv(fd, ptr.get().cast(), len, 0) })?;
-                    return Ok((n, None));
-                }
-                // SAFETY: as above; socket2 provides zeroed storage + its size for the sender.
-                let result = unsafe {
-                    SockAddr::try_init(|storage, addrlen| {
-                        let n =
-                            libc::recvfrom(fd, ptr.get().cast(), len, 0, storage.cast(), addrlen);
-                        if n < 0 {
-                            Err(std::io::Error::from_raw_os_error(last_errno()))
-                        } else {
-                            Ok(n as usize)
-                        }
-                    })
-                };
-                match result {
-                    Ok((n, addr)) if addr.len() == 0 => Ok((n, None)),
-                    Ok((n, addr)) => Ok((n, Some(addr))),
-                    Err(e) => Err(e.raw_os_error().unwrap_or(libc::EIO)),
+                if want_from {
+                    net::recv_from(fd, ptr.get(), len)
+                } else {
+                    net::recv(fd, ptr.get(), len, 0).map(|n| (n, None))
                 }
             },
         )
+    }
+
+    fn send_buffer(
+        &self,
+        py: Python<'_>,
+        address: Option<&Bound<'_, PyAny>>,
+        buffer: &Bound<'_, PyAny>,
+        budget: Budget,
+        cancellable: Option<&Cancellable>,
+    ) -> PyResult<Option<usize>> {
+        let to = address.map(sockaddr_from_py).transpose()?;
+        let data = ReadBuf::new(buffer)?;
+        self.send_raw(py, data.as_slice(), to.as_ref(), budget, cancellable)
     }
 
     fn receive_new_bytes(
@@ -103,10 +104,27 @@ impl Socket {
         want_from: bool,
         budget: Budget,
         cancellable: Option<&Cancellable>,
-    ) -> PyResult<(Py<PyBytes>, Option<SockAddr>)> {
+    ) -> PyResult<Option<BytesFrom>> {
         let out = BytesOut::new(py, size_arg(size)?)?;
-        let (n, from) = self.recv_raw(py, out.ptr(), out.len(), want_from, budget, cancellable)?;
-        Ok((out.finish(py, n)?, from))
+        match self.recv_raw(py, out.ptr(), out.len(), want_from, budget, cancellable)? {
+            Some((n, from)) => Ok(Some((out.finish(py, n)?, self.address_obj(py, from)?))),
+            None => Ok(None),
+        }
+    }
+
+    fn receive_buffer(
+        &self,
+        py: Python<'_>,
+        buffer: &Bound<'_, PyAny>,
+        want_from: bool,
+        budget: Budget,
+        cancellable: Option<&Cancellable>,
+    ) -> PyResult<Option<(usize, Option<Py<PyAny>>)>> {
+        let out = WriteBuf::new(buffer)?;
+        match self.recv_raw(py, out.ptr(), out.len(), want_from, budget, cancellable)? {
+            Some((n, from)) => Ok(Some((n, self.address_obj(py, from)?))),
+            None => Ok(None),
+        }
     }
 
     fn address_obj(&self, py: Python<'_>, from: Option<SockAddr>) -> PyResult<Option<Py<PyAny>>> {
@@ -127,14 +145,9 @@ impl Socket {
         buffer: &Bound<'_, PyAny>,
         cancellable: Option<Bound<'_, Cancellable>>,
     ) -> PyResult<usize> {
-        let data = ReadBuf::new(buffer)?;
-        self.send_raw(
-            py,
-            data.as_slice(),
-            None,
-            self.default_budget(),
-            cancellable::from_arg(&cancellable),
-        )
+        let cancel = cancellable::from_arg(&cancellable);
+        let sent = self.send_buffer(py, None, buffer, self.default_budget(), cancel)?;
+        or_would_block(py, sent, SEND_CONTEXT)
     }
 
     /// Send `buffer` to `address` (None = the connected peer).
@@ -146,15 +159,9 @@ impl Socket {
         buffer: &Bound<'_, PyAny>,
         cancellable: Option<Bound<'_, Cancellable>>,
     ) -> PyResult<usize> {
-        let to = address.map(sockaddr_from_py).transpose()?;
-        let data = ReadBuf::new(buffer)?;
-        self.send_raw(
-            py,
-            data.as_slice(),
-            to.as_ref(),
-            self.default_budget(),
-            cancellable::from_arg(&cancellable),
-        )
+        let cancel = cancellable::from_arg(&cancellable);
+        let sent = self.send_buffer(py, address, buffer, self.default_budget(), cancel)?;
+        or_would_block(py, sent, SEND_CONTEXT)
     }
 
     /// Send with an explicit blocking mode for this call.
@@ -166,14 +173,10 @@ impl Socket {
         blocking: bool,
         cancellable: Option<Bound<'_, Cancellable>>,
     ) -> PyResult<usize> {
-        let data = ReadBuf::new(buffer)?;
-        self.send_raw(
-            py,
-            data.as_slice(),
-            None,
-            Budget::from_blocking(blocking),
-            cancellable::from_arg(&cancellable),
-        )
+        let cancel = cancellable::from_arg(&cancellable);
+        let budget = Budget::from_blocking(blocking);
+        let sent = self.send_buffer(py, None, buffer, budget, cancel)?;
+        or_would_block(py, sent, SEND_CONTEXT)
     }
 
     /// Receive up to `size` bytes (b"" at end of stream).
@@ -184,15 +187,9 @@ impl Socket {
         size: i64,
         cancellable: Option<Bound<'_, Cancellable>>,
     ) -> PyResult<Py<PyBytes>> {
-        Ok(self
-            .receive_new_bytes(
-                py,
-                size,
-                false,
-                self.default_budget(),
-                cancellable::from_arg(&cancellable),
-            )?
-            .0)
+        let cancel = cancellable::from_arg(&cancellable);
+        let got = self.receive_new_bytes(py, size, false, self.default_budget(), cancel)?;
+        Ok(or_would_block(py, got, RECV_CONTEXT)?.0)
     }
 
     /// Receive into a writable buffer; returns the number of bytes written.
@@ -203,17 +200,9 @@ impl Socket {
         buffer: &Bound<'_, PyAny>,
         cancellable: Option<Bound<'_, Cancellable>>,
     ) -> PyResult<usize> {
-        let out = WriteBuf::new(buffer)?;
-        Ok(self
-            .recv_raw(
-                py,
-                out.ptr(),
-                out.len(),
-                false,
-                self.default_budget(),
-                cancellable::from_arg(&cancellable),
-            )?
-            .0)
+        let cancel = cancellable::from_arg(&cancellable);
+        let got = self.receive_buffer(py, buffer, false, self.default_budget(), cancel)?;
+        Ok(or_would_block(py, got, RECV_CONTEXT)?.0)
     }
 
     /// Receive up to `size` bytes and the sender's address (None when the OS gives none).
@@ -223,15 +212,10 @@ impl Socket {
         py: Python<'_>,
         size: i64,
         cancellable: Option<Bound<'_, Cancellable>>,
-    ) -> PyResult<(Py<PyBytes>, Option<Py<PyAny>>)> {
-        let (data, from) = self.receive_new_bytes(
-            py,
-            size,
-            true,
-            self.default_budget(),
-            cancellable::from_arg(&cancellable),
-        )?;
-        Ok((data, self.address_obj(py, from)?))
+    ) -> PyResult<BytesFrom> {
+        let cancel = cancellable::from_arg(&cancellable);
+        let got = self.receive_new_bytes(py, size, true, self.default_budget(), cancel)?;
+        or_would_block(py, got, RECV_CONTEXT)
     }
 
     /// Receive into a writable buffer; returns (bytes written, sender).
@@ -242,16 +226,9 @@ impl Socket {
         buffer: &Bound<'_, PyAny>,
         cancellable: Option<Bound<'_, Cancellable>>,
     ) -> PyResult<(usize, Option<Py<PyAny>>)> {
-        let out = WriteBuf::new(buffer)?;
-        let (n, from) = self.recv_raw(
-            py,
-            out.ptr(),
-            out.len(),
-            true,
-            self.default_budget(),
-            cancellable::from_arg(&cancellable),
-        )?;
-        Ok((n, self.address_obj(py, from)?))
+        let cancel = cancellable::from_arg(&cancellable);
+        let got = self.receive_buffer(py, buffer, true, self.default_budget(), cancel)?;
+        or_would_block(py, got, RECV_CONTEXT)
     }
 
     /// Receive with an explicit blocking mode for this call.
@@ -263,15 +240,10 @@ impl Socket {
         blocking: bool,
         cancellable: Option<Bound<'_, Cancellable>>,
     ) -> PyResult<Py<PyBytes>> {
-        Ok(self
-            .receive_new_bytes(
-                py,
-                size,
-                false,
-                Budget::from_blocking(blocking),
-                cancellable::from_arg(&cancellable),
-            )?
-            .0)
+        let cancel = cancellable::from_arg(&cancellable);
+        let budget = Budget::from_blocking(blocking);
+        let got = self.receive_new_bytes(py, size, false, budget, cancel)?;
+        Ok(or_would_block(py, got, RECV_CONTEXT)?.0)
     }
 
     /// Receive up to `size` bytes waiting at most `timeout_us` µs (-1 forever, 0 never).
@@ -283,15 +255,10 @@ impl Socket {
         timeout_us: i64,
         cancellable: Option<Bound<'_, Cancellable>>,
     ) -> PyResult<Py<PyBytes>> {
-        Ok(self
-            .receive_new_bytes(
-                py,
-                size,
-                false,
-                Budget::from_timeout_us(timeout_us),
-                cancellable::from_arg(&cancellable),
-            )?
-            .0)
+        let cancel = cancellable::from_arg(&cancellable);
+        let budget = Budget::from_timeout_us(timeout_us);
+        let got = self.receive_new_bytes(py, size, false, budget, cancel)?;
+        Ok(or_would_block(py, got, RECV_CONTEXT)?.0)
     }
 
     /// Like `receive_bytes`, also returning the sender.
@@ -302,14 +269,75 @@ impl Socket {
         size: i64,
         timeout_us: i64,
         cancellable: Option<Bound<'_, Cancellable>>,
-    ) -> PyResult<(Py<PyBytes>, Option<Py<PyAny>>)> {
-        let (data, from) = self.receive_new_bytes(
-            py,
-            size,
-            true,
-            Budget::from_timeout_us(timeout_us),
-            cancellable::from_arg(&cancellable),
-        )?;
-        Ok((data, self.address_obj(py, from)?))
+    ) -> PyResult<BytesFrom> {
+        let cancel = cancellable::from_arg(&cancellable);
+        let budget = Budget::from_timeout_us(timeout_us);
+        let got = self.receive_new_bytes(py, size, true, budget, cancel)?;
+        or_would_block(py, got, RECV_CONTEXT)
+    }
+
+    // ---- non-blocking twins for the asyncio coroutines: None where it would block ----
+
+    /// `send` without blocking: the bytes sent, or None if it would block.
+    #[pyo3(signature = (buffer, cancellable = None))]
+    fn _try_send(
+        &self,
+        py: Python<'_>,
+        buffer: &Bound<'_, PyAny>,
+        cancellable: Option<Bound<'_, Cancellable>>,
+    ) -> PyResult<Option<usize>> {
+        let cancel = cancellable::from_arg(&cancellable);
+        self.send_buffer(py, None, buffer, Budget::NonBlocking, cancel)
+    }
+
+    /// `send_to` without blocking: the bytes sent, or None if it would block.
+    #[pyo3(signature = (address, buffer, cancellable = None))]
+    fn _try_send_to(
+        &self,
+        py: Python<'_>,
+        address: Option<&Bound<'_, PyAny>>,
+        buffer: &Bound<'_, PyAny>,
+        cancellable: Option<Bound<'_, Cancellable>>,
+    ) -> PyResult<Option<usize>> {
+        let cancel = cancellable::from_arg(&cancellable);
+        self.send_buffer(py, address, buffer, Budget::NonBlocking, cancel)
+    }
+
+    /// `receive` without blocking: the bytes, or None if it would block.
+    #[pyo3(signature = (size, cancellable = None))]
+    fn _try_receive(
+        &self,
+        py: Python<'_>,
+        size: i64,
+        cancellable: Option<Bound<'_, Cancellable>>,
+    ) -> PyResult<Option<Py<PyBytes>>> {
+        let cancel = cancellable::from_arg(&cancellable);
+        let got = self.receive_new_bytes(py, size, false, Budget::NonBlocking, cancel)?;
+        Ok(got.map(|(data, _)| data))
+    }
+
+    /// `receive_into` without blocking: the count, or None if it would block.
+    #[pyo3(signature = (buffer, cancellable = None))]
+    fn _try_receive_into(
+        &self,
+        py: Python<'_>,
+        buffer: &Bound<'_, PyAny>,
+        cancellable: Option<Bound<'_, Cancellable>>,
+    ) -> PyResult<Option<usize>> {
+        let cancel = cancellable::from_arg(&cancellable);
+        let got = self.receive_buffer(py, buffer, false, Budget::NonBlocking, cancel)?;
+        Ok(got.map(|(n, _)| n))
+    }
+
+    /// `receive_from` without blocking: (bytes, sender), or None if it would block.
+    #[pyo3(signature = (size, cancellable = None))]
+    fn _try_receive_from(
+        &self,
+        py: Python<'_>,
+        size: i64,
+        cancellable: Option<Bound<'_, Cancellable>>,
+    ) -> PyResult<Option<BytesFrom>> {
+        let cancel = cancellable::from_arg(&cancellable);
+        self.receive_new_bytes(py, size, true, Budget::NonBlocking, cancel)
     }
 }

@@ -1,11 +1,45 @@
-//! Thin, checked wrappers over the libc calls the crate uses in several places.
-//! Each returns `Err(errno)` on failure.
+//! THE OS layer: every libc call, every `unsafe` FFI site and every platform `cfg` of the
+//! crate lives under `src/sys/` (buffers and vectors hold raw pointers into Python memory in
+//! their own modules). Functions return `Err(errno)` ([`SysResult`]) and know nothing of
+//! Python; the glue modules turn errnos into `giosocket.Error`s.
+
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "giosocket supports Linux only: it relies on eventfd, ppoll, accept4, recvmmsg/sendmmsg, \
+     SO_PEERCRED/SCM_CREDENTIALS and UDP GSO/GRO"
+);
+
+pub mod addr;
+pub mod creds;
+pub mod errno;
+pub mod eventfd;
+pub mod fork;
+pub mod multicast;
+pub mod net;
+pub mod poll;
 
 use std::os::fd::RawFd;
 
 use socket2::SockAddr;
 
-use crate::error::last_errno;
+/// A syscall's result: the value, or the errno it failed with.
+pub type SysResult<T> = Result<T, i32>;
+
+/// The calling thread's last OS error number.
+#[inline]
+pub fn last_errno() -> i32 {
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+/// Address families.
+pub use libc::{AF_INET, AF_INET6, AF_UNIX};
+/// Option levels and names the glue sets or reads.
+pub use libc::{
+    IPPROTO_IPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, IPV6_V6ONLY, SOL_SOCKET, SO_DOMAIN,
+    SO_ERROR, SO_KEEPALIVE, SO_REUSEADDR, SO_REUSEPORT, SO_TYPE, TCP_NODELAY,
+};
 
 /// A byte- or message-count syscall's return value: `Ok(count)`, or `Err(errno)` when negative.
 #[inline]
@@ -109,3 +143,4 @@ pub fn getsockname(fd: RawFd) -> Result<SockAddr, i32> {
 pub fn getpeername(fd: RawFd) -> Result<SockAddr, i32> {
     name_of(fd, true)
 }
+pub mod cmsg;

@@ -1,8 +1,9 @@
-"""The scenarios of ``python -m giosocket bench`` and the loops they time (see ``_bench``).
+"""The scenarios of ``python benches/run.py`` and the loops they time (see ``harness``).
 
 Each contender is a function ``run(seconds) -> value`` (packets/s, MB/s or microseconds). Python
 loops are written identically for the stdlib and giosocket so that the difference is the call
-itself; native contenders call the extension's private ``_bench_*`` loops.
+itself; native contenders call the extension's private ``_bench_*`` loops (``native_loop``),
+which exist only in a build with the cargo feature ``bench``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 import giosocket
-from giosocket import _giosocket as _native
+from giosocket import _giosocket
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -244,6 +245,18 @@ def _loop3(
     return calls, total, now - start, time.thread_time() - cpu
 
 
+def native_loop(name: str) -> Callable[..., Any]:
+    """The extension's native loop ``name`` (e.g. ``"_bench_udp_send"``); :class:`Unavailable`
+    in a build without the cargo feature ``bench`` (release wheels)."""
+    fn: Callable[..., Any] | None = getattr(_giosocket, name, None)
+    if fn is None:
+        raise Unavailable(
+            "giosocket was built without the cargo feature bench (native loops); "
+            "build from a checkout: pip install -e ."
+        )
+    return fn
+
+
 def _has(*names: str) -> None:
     missing = [n for n in names if not hasattr(giosocket, n) and not hasattr(giosocket.Socket, n)]
     if missing:
@@ -306,7 +319,7 @@ def udp_send_scenario() -> Scenario:
         def run(seconds: float) -> Sample:
             with _udp() as s:
                 try:
-                    packets, _, wall, cpu = _native._bench_udp_send(
+                    packets, _, wall, cpu = native_loop("_bench_udp_send")(
                         s.fileno(), addr, PAYLOAD, mode, batch, seconds
                     )
                 except OSError as exc:
@@ -432,11 +445,10 @@ _gso_flood: list[bool] = []
 def _gso_works() -> bool:
     """Whether the kernel takes UDP GSO sends (then the flood uses them)."""
     if not _gso_flood:
+        send = native_loop("_bench_udp_send")
         with _udp(bind=True) as sink, _udp() as s:
             try:
-                _native._bench_udp_send(
-                    s.fileno(), sink.getsockname(), PAYLOAD, "gso", BATCH, 1.0, 1
-                )
+                send(s.fileno(), sink.getsockname(), PAYLOAD, "gso", BATCH, 1.0, 1)
                 _gso_flood.append(True)
             except OSError:
                 _gso_flood.append(False)
@@ -448,6 +460,7 @@ class Flood:
 
     def __init__(self, addr: tuple[str, int]) -> None:
         self.addr = addr
+        self.send = native_loop("_bench_udp_send")
         self.mode = "gso" if _gso_works() else "sendmmsg"
         self.sock = _udp()
         self.stop = giosocket.Cancellable()
@@ -456,9 +469,7 @@ class Flood:
 
     def _run(self) -> None:
         try:
-            _native._bench_udp_send(
-                self.sock.fileno(), self.addr, PAYLOAD, self.mode, BATCH, 600.0, 0, self.stop
-            )
+            self.send(self.sock.fileno(), self.addr, PAYLOAD, self.mode, BATCH, 600.0, 0, self.stop)
         except BaseException as exc:  # noqa: BLE001 (re-raised by __exit__ in the main thread)
             self.error = exc
 
@@ -528,7 +539,7 @@ def udp_recv_scenario() -> Scenario:
         def run(seconds: float) -> Sample:
             with _receiver() as r, Flood(r.getsockname()):
                 r.recv_into(bytearray(DGRAM_BUF))
-                packets, _, wall, cpu = _native._bench_udp_recv(
+                packets, _, wall, cpu = native_loop("_bench_udp_recv")(
                     r.fileno(), DGRAM_BUF, mode, batch, seconds
                 )
             return Sample(packets, wall, cpu)
@@ -629,25 +640,28 @@ def _drain(fn: Callable[[Any], int], buf: bytearray, total: int) -> Sample:
 def tcp_bulk_scenario(total: int) -> Scenario:
     """Receive ``total`` bytes over loopback TCP from a native sender."""
 
-    def sender(fd: int) -> object:
-        return _native._bench_stream_send(fd, total, STREAM_BUF, 600.0)
+    def sender() -> Callable[[int], object]:
+        send = native_loop("_bench_stream_send")
+        return lambda fd: send(fd, total, STREAM_BUF, 600.0)
 
     def stdlib(_: float) -> Sample:
+        job = sender()
         client, server = _tcp_pair(bulk=True)
-        with server, Peer(client, sender):
+        with server, Peer(client, job):
             return _drain(server.recv_into, bytearray(STREAM_BUF), total)
 
     def gio_receive_into(_: float) -> Sample:
+        job = sender()
         client, server = _tcp_pair(bulk=True)
-        with _wrap(server, timeout=5.0) as g, Peer(client, sender):
+        with _wrap(server, timeout=5.0) as g, Peer(client, job):
             return _drain(g.receive_into, bytearray(STREAM_BUF), total)
 
     def native(_: float) -> Sample:
+        receive = native_loop("_bench_stream_recv")
+        job = sender()
         client, server = _tcp_pair(bulk=True)
-        with server, Peer(client, sender):
-            _, got, wall, cpu = _native._bench_stream_recv(
-                server.fileno(), total, STREAM_BUF, 600.0
-            )
+        with server, Peer(client, job):
+            _, got, wall, cpu = receive(server.fileno(), total, STREAM_BUF, 600.0)
         if got != total:
             raise RuntimeError(f"stream ended after {got} of {total} bytes")
         return Sample(got, wall, cpu)
@@ -690,27 +704,32 @@ def _pingpong(
 def tcp_pingpong_scenario() -> Scenario:
     """One-byte request/response over loopback TCP against a native echo peer."""
 
-    def echo(fd: int) -> object:
-        return _native._bench_echo(fd, 65536, 600.0)
+    def echo() -> Callable[[int], object]:
+        loop = native_loop("_bench_echo")
+        return lambda fd: loop(fd, 65536, 600.0)
 
     def stdlib(seconds: float) -> Sample:
+        job = echo()
         client, server = _tcp_pair()
-        with client, Peer(server, echo):
+        with client, Peer(server, job):
             sample = _pingpong(client.send, client.recv_into, seconds)
             client.shutdown(socket.SHUT_WR)
         return sample
 
     def gio(seconds: float) -> Sample:
+        job = echo()
         client, server = _tcp_pair()
-        with _wrap(client, timeout=5.0) as g, Peer(server, echo):
+        with _wrap(client, timeout=5.0) as g, Peer(server, job):
             sample = _pingpong(g.send, g.receive_into, seconds)
             g.shutdown(False, True)
         return sample
 
     def native(seconds: float) -> Sample:
+        pingpong = native_loop("_bench_pingpong")
+        job = echo()
         client, server = _tcp_pair()
-        with client, Peer(server, echo):
-            n, _, wall, cpu = _native._bench_pingpong(client.fileno(), 1, seconds)
+        with client, Peer(server, job):
+            n, _, wall, cpu = pingpong(client.fileno(), 1, seconds)
             client.shutdown(socket.SHUT_WR)
         return Sample(n, wall, cpu)
 

@@ -1,10 +1,12 @@
-"""``python -m giosocket bench``: giosocket beside the stdlib, a native reference and PyGObject.
+"""``python benches/run.py``: giosocket beside the stdlib, a native reference and PyGObject.
 
 Every scenario runs on loopback. The contenders of a scenario run one after the other in
 rounds (the order rotates each round) and the table quotes each one's median. Two ratio
 columns compare a contender with the stdlib and with the native reference: pure-Rust loops in
-the extension (``_giosocket._bench_*``) that make the same syscalls with no Python in the loop,
-i.e. the machine's limit for that path. Ratios are speeds: above 1 is faster.
+the extension (``_giosocket._bench_*``, cargo feature ``bench``) that make the same syscalls with
+no Python in the loop, i.e. the machine's limit for that path. Ratios are speeds: above 1 is
+faster. A giosocket built without the feature (a release wheel) shows the native rows, and the
+scenarios fed by a native peer, as n/a.
 """
 
 from __future__ import annotations
@@ -18,11 +20,10 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 import giosocket
-from giosocket import _giosocket as _native
-
-from ._bench_cases import (
+from cases import (
     Scenario,
     Unavailable,
+    native_loop,
     tcp_bulk_scenario,
     tcp_pingpong_scenario,
     udp_recv_scenario,
@@ -126,8 +127,16 @@ def machine() -> dict[str, Any]:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "giosocket": giosocket.__version__,
-        "build": _native._bench_build_profile(),
+        "build": build_profile(),
     }
+
+
+def build_profile() -> str:
+    """The build profile, "release" or "debug"; "unknown" without the bench feature."""
+    try:
+        return str(native_loop("_bench_build_profile")())
+    except Unavailable:
+        return "unknown (no bench feature)"
 
 
 def _fmt(value: float | None, unit: str) -> str:
@@ -215,7 +224,7 @@ def to_json(
     """Machine-readable results."""
     return {
         "command": " ".join(
-            ["python -m giosocket bench"]
+            ["python benches/run.py"]
             + ([] if profile.name == "full" else [f"--{profile.name}"])
             + [f"--only {key}" for key in only or []]
         ),
@@ -309,7 +318,7 @@ def plot(results: dict[str, Any], path: str) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt  # type: ignore[import-not-found, unused-ignore]
     except ImportError as exc:
-        raise SystemExit(f"--plot needs matplotlib: pip install 'giosocket[plot]' ({exc})") from exc
+        raise SystemExit(f"--plot needs matplotlib: pip install '.[plot]' ({exc})") from exc
     scenarios = results["scenarios"]
     fig, axes = plt.subplots(len(scenarios), 1, figsize=(9, 2.6 * len(scenarios)))
     colors = {"stdlib": "#888888", "gio": "#3070b0", "native": "#d08020", "pygobject": "#60a060"}
@@ -337,9 +346,9 @@ def plot(results: dict[str, Any], path: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m giosocket bench``."""
+    """Entry point of ``python benches/run.py``."""
     parser = argparse.ArgumentParser(
-        prog="python -m giosocket bench",
+        prog="python benches/run.py",
         description="giosocket beside the stdlib, a native reference and PyGObject (loopback).",
     )
     mode = parser.add_mutually_exclusive_group()
@@ -378,8 +387,13 @@ def main(argv: list[str] | None = None) -> int:
     json_stdout = args.json == "-"
     out = sys.stderr if json_stdout else sys.stdout
     info = machine()
-    if info["build"] != "release":
+    if info["build"] == "debug":
         out.write("warning: giosocket is a debug build; figures are not representative\n")
+    elif info["build"] != "release":
+        out.write(
+            "note: giosocket was built without the cargo feature bench (a release wheel?): "
+            "the native references and the scenarios they feed are n/a\n"
+        )
     makers = {
         "udp_send": udp_send_scenario,
         "udp_recv": udp_recv_scenario,
