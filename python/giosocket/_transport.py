@@ -24,6 +24,7 @@ import asyncio
 import errno
 import logging
 import mmap
+import operator
 import os
 import socket as _socket
 from typing import Any, Callable, Optional, cast
@@ -56,6 +57,7 @@ _SEND_ROUND = 1024  # sendmmsg's most messages per call (UIO_MAXIOV)
 _GSO_SEGMENTS = 64  # the kernel's UDP_MAX_SEGMENTS (older kernels)
 _GSO_BYTES = 65000  # stays under the IP length limit for both families
 _CACHE_LIMIT = 4096
+_FEW = 4  # slots offered first after a wake-up that found at most this many datagrams
 _WARN_AFTER_LOST = 5  # asyncio's LOG_THRESHOLD_FOR_CONNLOST_WRITES
 
 
@@ -86,13 +88,18 @@ def _gso_message(dest: SocketAddress | None, vectors: list[bytes], size: int) ->
 _FAST_SEGMENT_FIELD = hasattr(InputMessage, "segment_size")
 
 
-def _segment_size(message: InputMessage) -> int:
-    if _FAST_SEGMENT_FIELD:
-        return int(cast(Any, message).segment_size)
+def _segment_from_control(message: InputMessage) -> int:
     for control in message.control_messages:
         if isinstance(control, UdpSegmentMessage):
             return control.segment_size
     return 0
+
+
+_segment_size: Callable[[InputMessage], int] = (
+    cast(Callable[[InputMessage], int], operator.attrgetter("segment_size"))
+    if _FAST_SEGMENT_FIELD
+    else _segment_from_control
+)
 
 
 def _enable_gro(sock: Socket) -> bool:
@@ -221,6 +228,8 @@ class DatagramTransport(asyncio.DatagramTransport):
         self._inputs = [
             InputMessage([view[i * slot : (i + 1) * slot]], control, 64) for i in range(batch)
         ]
+        self._few, self._rest = self._inputs[:_FEW], self._inputs[_FEW:]
+        self._offer = self._inputs  # the slots the next wake-up offers first
         self._from_cache: dict[SocketAddress, _PyAddress] = {}
         # Sending
         # Runs of datagrams, each one future message: (destination, segment size, datagrams).
@@ -343,10 +352,19 @@ class DatagramTransport(asyncio.DatagramTransport):
         if self._conn_lost or sock is None:
             return
         inputs = self._inputs
+        offer = self._offer
         try:
-            # WAITFORONE: take what is queued (up to the batch) and stop; without it a partial
-            # batch would cost a second recvmmsg ending in EAGAIN.
-            count = sock.receive_messages(inputs, MSG_WAITFORONE)
+            # WAITFORONE: take what is queued (up to the slots offered) and stop; without it a
+            # partial batch would cost a second recvmmsg ending in EAGAIN.
+            count = sock.receive_messages(offer, MSG_WAITFORONE)
+            if count == len(offer) < len(inputs):
+                # the few slots offered after quiet wake-ups filled up: more may be queued
+                try:
+                    count += sock.receive_messages(self._rest, MSG_WAITFORONE)
+                except BlockingIOError:
+                    pass
+                except OSError as exc:
+                    self._loop.call_soon(self._report, exc)  # after these datagrams
         except BlockingIOError:
             return
         except OSError as exc:
@@ -355,12 +373,16 @@ class DatagramTransport(asyncio.DatagramTransport):
         except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
             self._fatal_error(exc, "Fatal read error on datagram transport")
             return
+        # Setting up a slot costs even when unused: after a wake-up that found only a few
+        # datagrams, the next one offers a few slots first (and the rest if they all fill).
+        self._offer = inputs if count > _FEW else self._few
         deferred, self._deferred = self._deferred, True
         try:
             if self._batch_callback is not None:
                 self._deliver_batch(inputs, count)
                 return
             area, slot, peer, gro = self._area, self._slot, self._peer, self._gro
+            cache = self._from_cache
             for i in range(count):
                 message = inputs[i]
                 size = message.bytes_received
@@ -374,10 +396,15 @@ class DatagramTransport(asyncio.DatagramTransport):
                         if self._closing:
                             break
                         continue
+                if peer is None:
+                    addr = cache.get(message.address)  # type: ignore[arg-type]
+                    if addr is None:
+                        addr = self._source(message)
+                else:
+                    addr = peer
                 try:
                     self._protocol.datagram_received(  # type: ignore[attr-defined]
-                        area[start : start + size],
-                        peer if peer is not None else self._source(message),
+                        area[start : start + size], addr
                     )
                 except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
                     self._callback_failed(exc, "datagram_received")
