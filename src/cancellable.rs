@@ -173,9 +173,9 @@ impl Cancellable {
         self.raw_fd()
     }
 
-    /// GIO's `g_cancellable_release_fd`: says the caller is done with `get_fd()`'s fd. The
-    /// fd stays open (the cancellable closes it when it is freed), so a wait elsewhere that
-    /// still polls it keeps working; `get_fd()` returns the same fd afterwards.
+    /// GIO's `g_cancellable_release_fd`: says the caller is done with `get_fd()`'s fd.
+    /// The fd stays open (the cancellable closes it when it is freed), so a wait elsewhere
+    /// that still polls it keeps working; `get_fd()` returns the same fd afterwards.
     fn release_fd(&self) {}
 
     /// `connect(callback, *args) -> handler id`: call `callback(cancellable, *args)` when

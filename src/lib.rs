@@ -16,6 +16,8 @@ mod engine;
 mod enum_arg;
 mod enums;
 mod error;
+mod gsource;
+mod finalize;
 mod io;
 mod lifecycle;
 mod messages;

@@ -148,8 +148,7 @@ impl OutputMessage {
         })
     }
 
-    /// UDP GSO segment size to send with (0 = none): the kernel splits the datagram into
-    /// segments of this size.
+    /// UDP GSO segment size to send with (0 = none).
     #[getter(segment_size)]
     fn prop_segment_size(&self) -> u16 {
         self.meta.segment_size
@@ -173,8 +172,7 @@ impl OutputMessage {
         Ok(())
     }
 
-    /// Traffic class (IP_TOS / IPV6_TCLASS byte, ECN in the low two bits) to send with
-    /// (None = the socket's).
+    /// Traffic class byte (ECN in the low two bits) to send with (None = the socket's).
     #[getter(traffic_class)]
     fn prop_traffic_class(&self) -> Option<u8> {
         self.meta.traffic_class
@@ -361,7 +359,8 @@ impl InputMessage {
             name: unsafe { std::mem::zeroed() },
             namelen: 0,
             control: if want_control_messages {
-                ControlBuf::with_len(control_size.max(METADATA_SPACE))
+                // As asked: a control buffer too small for what arrives sets MSG_CTRUNC.
+                ControlBuf::with_len(control_size)
             } else {
                 ControlBuf::with_len(METADATA_SPACE)
             },
@@ -419,8 +418,10 @@ impl InputMessage {
         self.flags
     }
 
-    /// GRO segment size of the last datagram (0 = not coalesced, or GRO off): the buffer
-    /// holds `bytes_received // segment_size` datagrams of this size, then a shorter rest.
+    /// GRO segment size of the last datagram (0 = not coalesced, or GRO off).
+    ///
+    /// The buffer holds `bytes_received // segment_size` datagrams of this size, then a
+    /// shorter rest.
     #[getter(segment_size)]
     fn prop_segment_size(&self) -> u16 {
         self.meta.segment_size
@@ -447,15 +448,15 @@ impl InputMessage {
         self.meta.traffic_class
     }
 
-    /// Kernel receive time of the last datagram, CLOCK_REALTIME ns (0 unless timestamps are
-    /// on).
+    /// Kernel receive time of the last datagram in ns (0 unless timestamps are on).
     #[getter(timestamp_ns)]
     fn prop_timestamp_ns(&self) -> i64 {
         self.meta.timestamp_ns
     }
 
-    /// The socket's drop counter when the last datagram was received (-1 unless drop counts
-    /// are on and the kernel attached one, which it does after the first drop).
+    /// The socket's drop counter at the last datagram (-1 = none attached).
+    ///
+    /// The kernel attaches it when drop counts are on and something was dropped before.
     #[getter(drop_count)]
     fn prop_drop_count(&self) -> i64 {
         self.meta.drop_count

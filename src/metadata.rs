@@ -85,37 +85,43 @@ impl Socket {
 
 #[pymethods]
 impl Socket {
-    /// Receive the destination address and arrival interface of each datagram (IP_PKTINFO /
-    /// IPV6_RECVPKTINFO): `InputMessage.destination` / `interface_index`, or a
+    /// Receive each datagram's destination address and arrival interface.
+    ///
+    /// IP_PKTINFO / IPV6_RECVPKTINFO: `InputMessage.destination` / `interface_index`, or a
     /// `PacketInfoMessage` among the control messages. UDP sockets only (else NOT_SUPPORTED).
     fn set_receive_packet_info(&self, py: Python<'_>, enabled: bool) -> PyResult<bool> {
         self.set_switch(py, &PACKET_INFO, enabled)
     }
 
-    /// Receive the traffic class byte (ECN + DSCP) of each datagram (IP_RECVTOS /
-    /// IPV6_RECVTCLASS): `InputMessage.traffic_class`, or a `TrafficClassMessage`. UDP
-    /// sockets only (else NOT_SUPPORTED).
+    /// Receive each datagram's traffic class byte (ECN + DSCP).
+    ///
+    /// IP_RECVTOS / IPV6_RECVTCLASS: `InputMessage.traffic_class`, or a
+    /// `TrafficClassMessage`. UDP sockets only (else NOT_SUPPORTED).
     fn set_receive_traffic_class(&self, py: Python<'_>, enabled: bool) -> PyResult<bool> {
         self.set_switch(py, &TRAFFIC_CLASS, enabled)
     }
 
-    /// Receive the kernel's receive time of each datagram (SO_TIMESTAMPNS):
-    /// `InputMessage.timestamp_ns`, or a `TimestampMessage`. UDP sockets only (else
-    /// NOT_SUPPORTED).
+    /// Receive the kernel's receive time of each datagram.
+    ///
+    /// SO_TIMESTAMPNS: `InputMessage.timestamp_ns`, or a `TimestampMessage`. UDP sockets
+    /// only (else NOT_SUPPORTED).
     fn set_receive_timestamps(&self, py: Python<'_>, enabled: bool) -> PyResult<bool> {
         self.set_switch(py, &TIMESTAMPS, enabled)
     }
 
-    /// Receive the socket's running drop counter with each datagram once something was
-    /// dropped (SO_RXQ_OVFL): `InputMessage.drop_count`, or a `DropCountMessage`. UDP
-    /// sockets only (else NOT_SUPPORTED).
+    /// Receive the socket's running drop counter with each datagram.
+    ///
+    /// SO_RXQ_OVFL: the kernel attaches it once something was dropped;
+    /// `InputMessage.drop_count`, or a `DropCountMessage`. UDP sockets only (else
+    /// NOT_SUPPORTED).
     fn set_receive_drop_count(&self, py: Python<'_>, enabled: bool) -> PyResult<bool> {
         self.set_switch(py, &DROP_COUNT, enabled)
     }
 
-    /// Queue ICMP and local errors on the socket's error queue (IP_RECVERR /
-    /// IPV6_RECVERR), read them with `receive_message(..., flags=MSG_ERRQUEUE)` as
-    /// `SocketErrorMessage`s. UDP sockets only (else NOT_SUPPORTED).
+    /// Queue ICMP and local errors on the socket's error queue.
+    ///
+    /// IP_RECVERR / IPV6_RECVERR: read them with `receive_message(...,
+    /// flags=MSG_ERRQUEUE)` as `SocketErrorMessage`s. UDP sockets only (else NOT_SUPPORTED).
     fn set_receive_errors(&self, py: Python<'_>, enabled: bool) -> PyResult<bool> {
         self.set_switch(py, &ERRORS, enabled)
     }

@@ -52,6 +52,7 @@ pub struct Socket {
 
 impl Drop for Socket {
     fn drop(&mut self) {
+        crate::finalize::warn_if_unclosed(&self.fd);
         // A socket dropped while registered with an event loop: let the loop unregister it
         // (and release the fd) as `close()` would.
         let registered = self.aio.get_mut().is_ok_and(|slot| slot.is_some());

@@ -194,6 +194,8 @@ def test_dropping_a_connection_leaves_a_referenced_socket_open() -> None:
     client.close()
 
 
+@pytest.mark.filterwarnings("ignore::ResourceWarning")  # the drop is the point
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_dropping_the_last_reference_closes_the_fd() -> None:
     import gc
 

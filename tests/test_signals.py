@@ -1,4 +1,9 @@
-"""Signals: Ctrl-C interrupts blocking calls promptly; other handlers run and the call resumes."""
+"""Signals: Ctrl-C interrupts blocking calls promptly; other handlers run and the call resumes.
+
+Every child interpreter first sets SIGINT's handler to Python's default (``KeyboardInterrupt``):
+a parent that ignores SIGINT (a background job of a non-interactive shell, as some CI runners
+start tests) would otherwise hand its children SIG_IGN, and Python keeps an ignored SIGINT.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,15 @@ import time
 
 import pytest
 from conftest import run_python
+
+# First lines of every child: SIGINT raises KeyboardInterrupt even if the parent ignored it.
+SIGINT_DEFAULT = "import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+
+
+def run_child(code: str, timeout: float = 20.0) -> subprocess.CompletedProcess[str]:
+    """``run_python`` with SIGINT's default handler set first."""
+    return run_python(SIGINT_DEFAULT + code, timeout=timeout)
+
 
 SIGINT_DURING = textwrap.dedent(
     """
@@ -44,7 +58,7 @@ def test_sigint_during_blocking_call_raises_keyboardinterrupt_within_1s(case) ->
     stype, setup, call = case
     code = SIGINT_DURING.format(stype=stype, setup=setup, call=call)
     start = time.monotonic()
-    result = run_python(code, timeout=20)
+    result = run_child(code, timeout=20)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("KeyboardInterrupt"), result.stdout + result.stderr
@@ -68,7 +82,10 @@ def test_ctrl_c_from_outside_interrupts_main_thread_receive() -> None:
         """
     )
     proc = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", SIGINT_DEFAULT + code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -105,7 +122,7 @@ def test_non_raising_handler_runs_and_the_call_resumes() -> None:
         print(data.decode(), len(hits), round(time.monotonic() - start, 2))
         """
     )
-    result = run_python(code)
+    result = run_child(code)
     assert result.returncode == 0, result.stderr
     data, hits, took = result.stdout.split()
     assert data == "data" and int(hits) == 3 and 0.45 <= float(took) < 2
@@ -127,7 +144,7 @@ def test_non_raising_handler_keeps_the_timeout_deadline() -> None:
             print("timeout", round(time.monotonic() - start, 3))
         """
     )
-    result = run_python(code)
+    result = run_child(code)
     assert result.returncode == 0, result.stderr
     word, took = result.stdout.split()
     assert word == "timeout" and 0.29 <= float(took) < 0.8
@@ -147,7 +164,7 @@ def test_send_to_closed_peer_does_not_raise_sigpipe() -> None:
             print("BrokenPipeError", e.code == giosocket.IOErrorEnum.CONNECTION_CLOSED)
         """
     )
-    result = run_python(code)
+    result = run_child(code)
     assert result.returncode == 0, (result.returncode, result.stderr)
     assert result.stdout.strip() == "BrokenPipeError True"
 
@@ -177,6 +194,22 @@ def test_sigint_in_worker_thread_process_still_exits_cleanly() -> None:
             print("main interrupted", codes, t.is_alive())
         """
     )
-    result = run_python(code)
+    result = run_child(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "main interrupted ['CLOSED'] False"
+
+
+def test_children_get_keyboardinterrupt_even_when_the_parent_ignores_sigint() -> None:
+    """The SIGINT_DEFAULT prelude: a child started with SIGINT ignored (as by a parent that
+    ignores it) is still interrupted."""
+    code = SIGINT_DURING.format(stype="DATAGRAM", setup="", call="s.receive(10)")
+    done = subprocess.run(
+        [sys.executable, "-c", SIGINT_DEFAULT + code],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("KeyboardInterrupt"), done.stdout + done.stderr

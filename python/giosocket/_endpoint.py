@@ -14,7 +14,7 @@ import socket as _socket
 import stat
 from typing import Any, Callable
 
-from ._enums import SocketType
+from ._enums import SocketFamily, SocketType
 from ._giosocket import Socket
 from ._transport import DatagramTransport, unix_address
 
@@ -109,7 +109,7 @@ async def _open_socket(
     for fam, pro, local, remote in pairs:
         sock = None
         try:
-            sock = Socket(fam, SocketType.DATAGRAM, pro)
+            sock = Socket(SocketFamily(fam), SocketType.DATAGRAM, pro)
             if reuse_port:
                 if not hasattr(_socket, "SO_REUSEPORT"):
                     raise ValueError("reuse_port not supported by socket module")

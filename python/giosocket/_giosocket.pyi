@@ -32,17 +32,28 @@ __all__ = [
     "MSG_TRUNC",
     "MSG_WAITALL",
     "MSG_WAITFORONE",
+    "SO_EE_ORIGIN_ICMP",
+    "SO_EE_ORIGIN_ICMP6",
+    "SO_EE_ORIGIN_LOCAL",
+    "SO_EE_ORIGIN_NONE",
+    "SO_EE_ORIGIN_TXSTATUS",
     "Cancellable",
     "Credentials",
+    "DropCountMessage",
     "InetAddress",
     "InetSocketAddress",
     "InputMessage",
     "InputVector",
+    "NativeSocketAddress",
     "OutputMessage",
     "OutputVector",
+    "PacketInfoMessage",
     "Socket",
     "SocketAddress",
     "SocketControlMessage",
+    "SocketErrorMessage",
+    "TimestampMessage",
+    "TrafficClassMessage",
     "UdpSegmentMessage",
     "UnixCredentialsMessage",
     "UnixFDMessage",
@@ -89,6 +100,11 @@ MSG_NOSIGNAL: Final[int]
 MSG_MORE: Final[int]
 MSG_WAITFORONE: Final[int]
 MSG_CMSG_CLOEXEC: Final[int]
+SO_EE_ORIGIN_NONE: Final[int]
+SO_EE_ORIGIN_LOCAL: Final[int]
+SO_EE_ORIGIN_ICMP: Final[int]
+SO_EE_ORIGIN_ICMP6: Final[int]
+SO_EE_ORIGIN_TXSTATUS: Final[int]
 
 @final
 class Cancellable:
@@ -97,6 +113,9 @@ class Cancellable:
     """
 
     def __new__(cls) -> Self: ...
+    @staticmethod
+    def new() -> Cancellable:
+        """GIO's `g_cancellable_new()`: a new, uncancelled cancellable, as the constructor."""
     def cancel(self) -> None:
         """Cancel: every operation waiting with this cancellable wakes and raises CANCELLED, and
         the callbacks given to `connect` run, in this thread (once per cancel; a second
@@ -110,6 +129,22 @@ class Cancellable:
         """Raise `giosocket.Error(CANCELLED)` if cancelled; otherwise return False (GIO's gboolean)."""
     def get_fd(self) -> int:
         """A file descriptor that becomes readable when cancelled (owned by the cancellable)."""
+    def release_fd(self) -> None:
+        """GIO's `g_cancellable_release_fd`: says the caller is done with `get_fd()`'s fd."""
+    def connect(self, callback: Callable[..., object], *args: Any) -> int:
+        """`connect(callback, *args) -> handler id`: call `callback(cancellable, *args)` when
+        cancelled (in the cancelling thread)."""
+    def disconnect(self, handler_id: int) -> None:
+        """Disconnect a callback by the id `connect` returned (0 and unknown ids are ignored)."""
+    def push_current(self) -> None:
+        """Make this the calling thread's current cancellable (`get_current()`), until the
+        matching `pop_current()`."""
+    def pop_current(self) -> None:
+        """Undo the last `push_current()` of this thread; ValueError if this cancellable is not
+        the thread's current one."""
+    @staticmethod
+    def get_current() -> Cancellable | None:
+        """The calling thread's current cancellable (the last `push_current()`), or None."""
 
 @final
 class Credentials:
@@ -118,6 +153,17 @@ class Credentials:
     """
 
     def __new__(cls) -> Self: ...
+    @staticmethod
+    def new() -> Credentials:
+        """GIO's `g_credentials_new()`: the calling process's credentials, as the constructor."""
+    def get_native(self, native_type: int) -> bytes:
+        """The native form: the 12 bytes of a `struct ucred` (pid, uid, gid in host byte order)
+        for `native_type` 1 (GIO's `G_CREDENTIALS_TYPE_LINUX_UCRED`); NOT_SUPPORTED for
+        another type."""
+    def set_native(self, native_type: int, native: _ReadableBuffer) -> None:
+        """Replace all three ids from a native form as `get_native` returns it (GIO's
+        `g_credentials_set_native`); NOT_SUPPORTED for another type, ValueError for a buffer
+        that is not 12 bytes."""
     @property
     def pid(self) -> int:
         """The process id, as stored (0 or -1 when the kernel gave none; see `get_unix_pid`)."""
@@ -245,6 +291,15 @@ class SocketAddress:
     def __hash__(self) -> int: ...
 
 @final
+class NativeSocketAddress(SocketAddress):
+    """An address of a family giosocket does not model (packet, netlink, ...): only the native
+    bytes, as GIO's `GNativeSocketAddress`."""
+
+    def __new__(cls, native: _ReadableBuffer) -> Self: ...
+    def to_string(self) -> str:
+        """GIO's text for an address it cannot print: the type name, `GNativeSocketAddress`."""
+
+@final
 class InetSocketAddress(SocketAddress):
     """An IP address and port (GIO's `GInetSocketAddress`)."""
 
@@ -279,14 +334,18 @@ class InetSocketAddress(SocketAddress):
         """IPv6 scope id (0 for IPv4)."""
     def to_string(self) -> str:
         """GIO's text form: `1.2.3.4:80`, `[::1]:80`, `[fe80::1%2]:80`; without the port (and
-        the brackets) when the port is 0: `1.2.3.4`, `fe80::1%2`.
-        """
+        the brackets) when the port is 0: `1.2.3.4`, `fe80::1%2`."""
 
 @final
 class UnixSocketAddress(SocketAddress):
     """A UNIX-domain socket address (GIO's `GUnixSocketAddress`)."""
 
     def __new__(cls, path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> Self: ...
+    @staticmethod
+    def new(  # type: ignore[override]
+        path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
+    ) -> UnixSocketAddress:
+        """GIO's `g_unix_socket_address_new(path)`: a filesystem path, as the constructor."""
     @staticmethod
     def new_abstract(name: str | bytes) -> UnixSocketAddress:
         """An abstract-namespace address, zero-padded (GIO's deprecated `new_abstract`)."""
@@ -314,6 +373,9 @@ class UnixSocketAddress(SocketAddress):
         """The `UnixSocketAddressType`."""
     def get_is_abstract(self) -> bool:
         """Whether this is an abstract address (GIO's deprecated `get_is_abstract`)."""
+    def to_string(self) -> str:
+        """GIO's text form: `anonymous`, or the path (or abstract name) with every byte that is
+        not printable ASCII written as `\\xNN`."""
 
 @final
 class Socket:
@@ -488,6 +550,16 @@ class Socket:
         `UdpSegmentMessage` (ask for control messages) telling their size. Raises
         NOT_SUPPORTED where the kernel lacks it.
         """
+    def set_receive_packet_info(self, enabled: bool) -> bool:
+        """Receive each datagram's destination address and arrival interface."""
+    def set_receive_traffic_class(self, enabled: bool) -> bool:
+        """Receive each datagram's traffic class byte (ECN + DSCP)."""
+    def set_receive_timestamps(self, enabled: bool) -> bool:
+        """Receive the kernel's receive time of each datagram."""
+    def set_receive_drop_count(self, enabled: bool) -> bool:
+        """Receive the socket's running drop counter with each datagram."""
+    def set_receive_errors(self, enabled: bool) -> bool:
+        """Queue ICMP and local errors on the socket's error queue."""
     # options and state
     def get_family(self) -> SocketFamily:
         """The `SocketFamily`."""
@@ -626,6 +698,19 @@ class Socket:
         `TcpConnection` for IPv4/IPv6 stream sockets, `UnixConnection` for UNIX stream
         sockets, else `SocketConnection`.
         """
+    def _stream_receive_into(
+        self, buffer: _WritableBuffer, cancellable: Cancellable | None = None
+    ) -> int: ...
+    # GLib main loops (needs PyGObject)
+    def create_source(
+        self,
+        condition: int,
+        cancellable: Cancellable | None = None,
+        timeout_us: int | None = None,
+    ) -> Any:
+        """GIO's `g_socket_create_source`: a `GLib.Source` (PyGObject) that calls
+        `callback(socket, condition[, user_data])` (set with `source.set_callback`) when
+        `condition` is possible; the callback returns False to remove the source."""
     # asyncio (giosocket.aio): each mirrors its sync twin and honours `timeout`
     async def condition_wait_async(
         self, condition: int, cancellable: Cancellable | None = None
@@ -784,7 +869,26 @@ class OutputMessage:
         address: _AddressLike | None = None,
         vectors: _OutputVectors | None = None,
         control_messages: _ControlMessages | None = None,
+        *,
+        segment_size: int = 0,
+        source: InetAddress | str | None = None,
+        traffic_class: int | None = None,
     ) -> Self: ...
+    @property
+    def segment_size(self) -> int:
+        """UDP GSO segment size to send with (0 = none)."""
+    @segment_size.setter
+    def segment_size(self, value: int) -> None: ...
+    @property
+    def source(self) -> InetAddress | None:
+        """Source address to send from (packet info; None = the kernel's choice)."""
+    @source.setter
+    def source(self, value: InetAddress | str | None) -> None: ...
+    @property
+    def traffic_class(self) -> int | None:
+        """Traffic class byte (ECN in the low two bits) to send with (None = the socket's)."""
+    @traffic_class.setter
+    def traffic_class(self, value: int | None) -> None: ...
     @property
     def address(self) -> _AddressLike | None:
         """Destination (None = the connected peer)."""
@@ -836,6 +940,24 @@ class InputMessage:
     @property
     def control_messages(self) -> list[SocketControlMessage]:
         """Control messages of the last datagram (empty unless `want_control_messages`)."""
+    @property
+    def segment_size(self) -> int:
+        """GRO segment size of the last datagram (0 = not coalesced, or GRO off)."""
+    @property
+    def destination(self) -> InetAddress | None:
+        """The address the last datagram was sent to (None unless packet info is on)."""
+    @property
+    def interface_index(self) -> int:
+        """Index of the interface the last datagram arrived on (0 unless packet info is on)."""
+    @property
+    def traffic_class(self) -> int:
+        """Traffic class byte of the last datagram (ECN = `& 3`; -1 unless traffic class is on)."""
+    @property
+    def timestamp_ns(self) -> int:
+        """Kernel receive time of the last datagram in ns (0 unless timestamps are on)."""
+    @property
+    def drop_count(self) -> int:
+        """The socket's drop counter at the last datagram (-1 = none attached)."""
 
 @disjoint_base
 class SocketControlMessage:
@@ -871,7 +993,10 @@ class SocketControlMessage:
 class UnixFDMessage(SocketControlMessage):
     """GIO's `GUnixFDMessage` (with the fd list folded in): `UnixFDMessage(fds=())`."""
 
-    def __new__(cls, fds: Iterable[int] = ()) -> Self: ...
+    def __new__(cls, fds: Iterable[int] = ...) -> Self: ...
+    @staticmethod
+    def new() -> UnixFDMessage:
+        """GIO's `g_unix_fd_message_new()`: an empty message (add fds with `append_fd`)."""
     def append_fd(self, fd: int) -> bool:
         """Add a duplicate of `fd` (GIO's `g_unix_fd_message_append_fd`); returns True."""
     def steal_fds(self) -> list[int]:
@@ -890,6 +1015,12 @@ class UnixCredentialsMessage(SocketControlMessage):
     """
 
     def __new__(cls, credentials: Credentials | None = None) -> Self: ...
+    @staticmethod
+    def new() -> UnixCredentialsMessage:
+        """GIO's `g_unix_credentials_message_new()`: a message with this process's credentials."""
+    @staticmethod
+    def new_with_credentials(credentials: Credentials) -> UnixCredentialsMessage:
+        """GIO's `g_unix_credentials_message_new_with_credentials(credentials)`."""
     @staticmethod
     def is_supported() -> bool:
         """Whether passing credentials is supported on this platform (True on Linux)."""
@@ -915,3 +1046,92 @@ class UdpSegmentMessage(SocketControlMessage):
     @property
     def segment_size(self) -> int:
         """The segment size in bytes."""
+
+@final
+class PacketInfoMessage(SocketControlMessage):
+    """Packet info (IP_PKTINFO / IPV6_PKTINFO): a datagram's destination and interface."""
+
+    def __new__(cls, source: InetAddress | str | None = None, interface_index: int = 0) -> Self: ...
+    @property
+    def source(self) -> InetAddress | None:
+        """The source address to send from (received: the local address to reply from)."""
+    @property
+    def destination(self) -> InetAddress | None:
+        """The address the datagram was sent to (received messages; None when constructed)."""
+    @property
+    def interface_index(self) -> int:
+        """The interface index (arrival interface when received, outgoing when sent; 0 = any)."""
+
+@final
+class TrafficClassMessage(SocketControlMessage):
+    """The IPv4 TOS / IPv6 traffic class byte of a datagram (ECN + DSCP)."""
+
+    def __new__(cls, value: int) -> Self: ...
+    @property
+    def value(self) -> int:
+        """The whole byte (DSCP << 2 | ECN)."""
+    @property
+    def ecn(self) -> int:
+        """The ECN codepoint (`value & 3`)."""
+    @property
+    def dscp(self) -> int:
+        """The DSCP (`value >> 2`)."""
+
+@final
+class TimestampMessage(SocketControlMessage):
+    """When the kernel received a datagram (SO_TIMESTAMPNS)."""
+
+    def __new__(cls, ns: int) -> Self: ...
+    @property
+    def ns(self) -> int:
+        """Nanoseconds since the epoch (CLOCK_REALTIME)."""
+    @property
+    def seconds(self) -> float:
+        """Seconds since the epoch, as a float (compare with `time.time()`)."""
+
+@final
+class DropCountMessage(SocketControlMessage):
+    """The kernel's running count of datagrams dropped for this socket (SO_RXQ_OVFL)."""
+
+    def __new__(cls, count: int) -> Self: ...
+    @property
+    def count(self) -> int:
+        """Datagrams dropped for this socket so far (the kernel's counter; it wraps at 2**32)."""
+
+@final
+class SocketErrorMessage(SocketControlMessage):
+    """One entry of the socket error queue (IP_RECVERR / IPV6_RECVERR), e.g. an ICMP error."""
+
+    def __new__(
+        cls,
+        errno: int,
+        origin: int,
+        type: int,
+        code: int,
+        info: int = 0,
+        offender: SocketAddress | None = None,
+    ) -> Self: ...
+    @property
+    def errno(self) -> int:
+        """The error number (e.g. `errno.ECONNREFUSED`)."""
+    @property
+    def origin(self) -> int:
+        """Where the error came from: one of `giosocket.SO_EE_ORIGIN_*`."""
+    @property
+    def type(self) -> int:
+        """The ICMP type (ICMP origins), else the kernel's `ee_type`."""
+    @property
+    def code(self) -> int:
+        """The ICMP code (ICMP origins), else the kernel's `ee_code`."""
+    @property
+    def info(self) -> int:
+        """Extra information (`ee_info`: the next-hop MTU for "fragmentation needed")."""
+    @property
+    def offender(self) -> SocketAddress | None:
+        """The node that reported the error (None if unknown)."""
+    @property
+    def original_destination(self) -> SocketAddress | None:
+        """The destination of the datagram that failed (None if unknown)."""
+    @property
+    def error(self) -> Exception:
+        """The matching `giosocket.Error` (code from the errno, message naming the offender)."""

@@ -76,6 +76,22 @@ impl UnixCredentialsMessage {
         Ok(PyClassInitializer::from(header()).add_subclass(UnixCredentialsMessage { credentials }))
     }
 
+    /// GIO's `g_unix_credentials_message_new()`: a message with this process's credentials.
+    #[staticmethod]
+    #[allow(clippy::new_ret_no_self)]
+    fn new(py: Python<'_>) -> PyResult<Py<Self>> {
+        Py::new(py, Self::py_new(py, None)?)
+    }
+
+    /// GIO's `g_unix_credentials_message_new_with_credentials(credentials)`.
+    #[staticmethod]
+    fn new_with_credentials(
+        py: Python<'_>,
+        credentials: Bound<'_, Credentials>,
+    ) -> PyResult<Py<Self>> {
+        Py::new(py, Self::py_new(py, Some(credentials))?)
+    }
+
     /// Whether passing credentials is supported on this platform (True on Linux).
     #[staticmethod]
     fn is_supported() -> bool {

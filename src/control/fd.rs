@@ -96,6 +96,13 @@ impl UnixFDMessage {
         Ok(Self::init(owned))
     }
 
+    /// GIO's `g_unix_fd_message_new()`: an empty message (add fds with `append_fd`).
+    #[staticmethod]
+    #[allow(clippy::new_ret_no_self)]
+    fn new(py: Python<'_>) -> PyResult<Py<Self>> {
+        Py::new(py, Self::init(Vec::new()))
+    }
+
     /// Add a duplicate of `fd` (GIO's `g_unix_fd_message_append_fd`); returns True.
     fn append_fd(&self, py: Python<'_>, fd: i64) -> PyResult<bool> {
         let dup = dup_cloexec(py, fd)?;

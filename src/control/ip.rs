@@ -34,6 +34,8 @@ fn pktinfo_header(v6: bool) -> SocketControlMessage {
     }
 }
 
+/// Packet info (IP_PKTINFO / IPV6_PKTINFO): a datagram's destination and interface.
+///
 /// `PacketInfoMessage(source=None, interface_index=0)`: sent, it chooses the source address
 /// and/or the outgoing interface of a datagram; received (`set_receive_packet_info`), it
 /// tells the address the datagram was sent to (`destination`) and the interface it arrived
@@ -179,7 +181,9 @@ pub fn tclass_value(value: i64) -> PyResult<u8> {
     })
 }
 
-/// `TrafficClassMessage(value)`: the IPv4 TOS / IPv6 traffic class byte: ECN in the low two
+/// The IPv4 TOS / IPv6 traffic class byte of a datagram (ECN + DSCP).
+///
+/// `TrafficClassMessage(value)`: ECN in the low two
 /// bits (`ecn`: 0 Not-ECT, 1 ECT(1), 2 ECT(0), 3 CE), DSCP in the upper six (`dscp`). Sent,
 /// it sets IP_TOS / IPV6_TCLASS for that datagram (the destination picks which); received
 /// with `set_receive_traffic_class(True)`.
@@ -261,8 +265,9 @@ impl TrafficClassMessage {
     }
 }
 
-/// `TimestampMessage(ns)`: when the kernel received the datagram (SO_TIMESTAMPNS), in
-/// CLOCK_REALTIME nanoseconds (`ns`) and seconds (`seconds`, a float, as `time.time()`).
+/// When the kernel received a datagram (SO_TIMESTAMPNS).
+///
+/// `TimestampMessage(ns)`: the time in CLOCK_REALTIME nanoseconds (`ns`) and seconds (`seconds`, a float, as `time.time()`).
 /// Received with `set_receive_timestamps(True)`; receive-only.
 #[pyclass(extends = SocketControlMessage, frozen, module = "giosocket", skip_from_py_object)]
 pub struct TimestampMessage {
@@ -327,9 +332,10 @@ impl TimestampMessage {
     }
 }
 
-/// `DropCountMessage(count)`: the kernel's running count of datagrams dropped for this
-/// socket (SO_RXQ_OVFL), attached after the first drop once `set_receive_drop_count(True)`
-/// is on. The difference between two counts is what was lost in between. Receive-only.
+/// The kernel's running count of datagrams dropped for this socket (SO_RXQ_OVFL).
+///
+/// `DropCountMessage(count)`: the counter, attached after the first drop once
+/// `set_receive_drop_count(True)` is on. The difference between two counts is what was lost in between. Receive-only.
 #[pyclass(extends = SocketControlMessage, frozen, module = "giosocket", skip_from_py_object)]
 pub struct DropCountMessage {
     count: u32,

@@ -55,8 +55,9 @@ fn icmp_text(origin: u8, icmp_type: u8, code: u8) -> String {
     }
 }
 
-/// `SocketErrorMessage(errno, origin, type, code, info=0, offender=None)`: one entry of
-/// the socket error queue. `errno` and the matching `error` (a `giosocket.Error`, e.g.
+/// One entry of the socket error queue (IP_RECVERR / IPV6_RECVERR), e.g. an ICMP error.
+///
+/// `SocketErrorMessage(errno, origin, type, code, info=0, offender=None)`. `errno` and the matching `error` (a `giosocket.Error`, e.g.
 /// CONNECTION_REFUSED for an ICMP port unreachable), `origin` (`SO_EE_ORIGIN_*`), `type`
 /// and `code` (ICMP's for ICMP origins), `info` (e.g. the path MTU), `offender` (the node
 /// that reported it) and `original_destination` (where the failed datagram was going).

@@ -42,6 +42,8 @@ pub struct ControlBuf {
     len: usize,
 }
 
+// Inline on purpose: a message's metadata buffer costs no allocation.
+#[allow(clippy::large_enum_variant)]
 enum Store {
     Inline([u64; INLINE_WORDS]),
     Heap(Vec<u64>),
@@ -238,7 +240,7 @@ impl<'a> Iterator for Iter<'a> {
         }
         // SAFETY: a whole cmsghdr lies within the buffer (checked above), aligned.
         let h = unsafe { &*cur };
-        let clen = h.cmsg_len as usize;
+        let clen: usize = h.cmsg_len as _;
         if clen < len(0) {
             self.cur = std::ptr::null();
             return None;
@@ -301,7 +303,7 @@ pub fn parse_timestamp(c: &Cmsg<'_>) -> Option<i64> {
     if (c.level, c.msg_type) != (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) {
         return None;
     }
-    read::<libc::timespec>(c.data).map(|t| t.tv_sec as i64 * 1_000_000_000 + t.tv_nsec as i64)
+    read::<libc::timespec>(c.data).map(|t| t.tv_sec * 1_000_000_000 + t.tv_nsec)
 }
 
 /// The socket's drop counter (SO_RXQ_OVFL).

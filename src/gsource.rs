@@ -1,0 +1,57 @@
+//! `Socket.create_source()`: a `GLib.Source` for GLib main loops. The source itself is
+//! Python (`giosocket/_gsource.py`, a PyGObject `GLib.Source` subclass), imported on first use;
+//! without PyGObject the call raises NOT_SUPPORTED.
+
+use pyo3::exceptions::{PyImportError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+
+use crate::cancellable::Cancellable;
+use crate::error::{self, Code};
+use crate::socket::Socket;
+
+static CREATE_SOURCE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+#[pymethods]
+impl Socket {
+    /// GIO's `g_socket_create_source`: a `GLib.Source` (PyGObject) that calls
+    /// `callback(socket, condition[, user_data])` (set with `source.set_callback`) when
+    /// `condition` is possible; the callback returns False to remove the source. After the
+    /// socket `timeout` (or `timeout_us` µs when given; 0 = none) of inactivity it fires with
+    /// the condition set; a cancelled `cancellable` makes it fire too. NOT_SUPPORTED when
+    /// PyGObject (`gi`) cannot be imported.
+    #[pyo3(signature = (condition, cancellable = None, timeout_us = None))]
+    fn create_source<'py>(
+        slf: &Bound<'py, Self>,
+        condition: i32,
+        cancellable: Option<Bound<'py, Cancellable>>,
+        timeout_us: Option<i64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        if timeout_us.is_some_and(|t| t < 0) {
+            return Err(PyValueError::new_err(
+                "timeout_us must be >= 0 (0: no timeout) or None (the socket's timeout)",
+            ));
+        }
+        // A closed socket is CLOSED, as GIO's check_socket (which would return a dead source).
+        drop(slf.get().enter(py)?);
+        let create = CREATE_SOURCE.import(py, "giosocket._gsource", "create_source")?;
+        create
+            .call1((slf, condition, cancellable, timeout_us))
+            .map_err(|err| {
+                if err.is_instance_of::<PyImportError>(py) {
+                    error::error(
+                        py,
+                        Code::NotSupported,
+                        format!(
+                            "Socket.create_source needs PyGObject (the gi module) in this \
+                             interpreter: {}",
+                            err.value(py)
+                        ),
+                    )
+                } else {
+                    err
+                }
+            })
+    }
+}
