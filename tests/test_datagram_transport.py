@@ -598,3 +598,58 @@ def test_gso_sender_gives_the_same_datagrams_as_asyncio(loop_kind: str) -> None:
     assert own[1] == ("data", b"0000000|", ("127.0.0.1", "sender"))
     assert own[46] == ("data", b"tail", ("127.0.0.1", "sender"))
     assert len(own) == 3 * 46 + 2
+
+
+def test_allow_broadcast_with_remote_addr_sends_without_connecting(loop_kind: str) -> None:
+    """asyncio does not connect when allow_broadcast is set: the remote address is the default
+    destination, there is no peername, and datagrams from elsewhere still arrive."""
+
+    async def scenario(make: Make) -> tuple[Any, ...]:
+        names: dict[Any, str] = {}
+        server_t, server = await make(lambda: Recorder(names), local_addr=("127.0.0.1", 0))
+        names[_port(server_t)] = "server"
+        client_t, client = await make(
+            lambda: Recorder(names),
+            local_addr=("127.0.0.1", 0),
+            remote_addr=("127.0.0.1", _port(server_t)),
+            allow_broadcast=True,
+        )
+        names[_port(client_t)] = "client"
+        client_t.sendto(b"to the remote address")
+        await server.wait_for(1)
+        server_t.sendto(b"reply", server.sources[0])
+        await client.wait_for(1)
+        sock = client_t.get_extra_info("socket")
+        get = sock.get_option if isinstance(sock, giosocket.Socket) else sock.getsockopt
+        broadcast = get(socket.SOL_SOCKET, socket.SO_BROADCAST)
+        peer = client_t.get_extra_info("peername")
+        for t, p in ((client_t, client), (server_t, server)):
+            t.close()
+            await p.lost
+        return server.events, client.events, peer, bool(broadcast)
+
+    own, mine = both(loop_kind, scenario)
+    assert mine == own
+    assert own[2] is None and own[3] is True
+
+
+def test_reuse_port_lets_two_endpoints_share_a_port(loop_kind: str) -> None:
+    async def scenario(make: Make) -> tuple[int, bool]:
+        first, p1 = await make(Recorder, local_addr=("127.0.0.1", 0), reuse_port=True)
+        port = _port(first)
+        second, p2 = await make(Recorder, local_addr=("127.0.0.1", port), reuse_port=True)
+        same = _port(second) == port
+        for t, p in ((first, p1), (second, p2)):
+            t.close()
+            await p.lost
+        with pytest.raises(OSError):  # without reuse_port the port is taken
+            held, p3 = await make(Recorder, local_addr=("127.0.0.1", 0))
+            try:
+                await make(Recorder, local_addr=("127.0.0.1", _port(held)))
+            finally:
+                held.close()
+                await p3.lost
+        return 2, same
+
+    own, mine = both(loop_kind, scenario)
+    assert mine == own == (2, True)

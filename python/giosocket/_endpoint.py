@@ -64,7 +64,12 @@ def _adopt(sock: Any) -> Socket:
         return sock
     if not isinstance(sock, _socket.socket) or sock.type != _socket.SOCK_DGRAM:
         raise ValueError(f"A UDP Socket was expected, got {sock!r}")
-    return Socket.new_from_fd(sock.detach())
+    fd = sock.detach()
+    try:
+        return Socket.new_from_fd(fd)
+    except BaseException:
+        os.close(fd)  # not taken over: it is still ours to close
+        raise
 
 
 async def _open_socket(
