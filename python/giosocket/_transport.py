@@ -27,7 +27,8 @@ import mmap
 import operator
 import os
 import socket as _socket
-from typing import Any, Callable, Optional, cast
+import warnings
+from typing import Any, Callable, Optional
 
 from ._enums import SocketFamily, UnixSocketAddressType
 from ._giosocket import (
@@ -61,45 +62,13 @@ _FEW = 4  # slots offered first after a wake-up that found at most this many dat
 _WARN_AFTER_LOST = 5  # asyncio's LOG_THRESHOLD_FOR_CONNLOST_WRITES
 
 
-def _segment_keyword_works() -> bool:
-    try:
-        OutputMessage(None, b"", segment_size=1)  # type: ignore[call-arg]
-    except TypeError:
-        return False
-    return True
-
-
-_SEGMENT_KEYWORD = _segment_keyword_works()
-_segment_messages: dict[int, UdpSegmentMessage] = {}
-
-
 def _gso_message(dest: SocketAddress | None, vectors: list[bytes], size: int) -> OutputMessage:
     """One OutputMessage the kernel splits into datagrams of ``size`` bytes (UDP GSO)."""
-    if _SEGMENT_KEYWORD:
-        return OutputMessage(dest, vectors, segment_size=size)  # type: ignore[call-arg]
-    control = _segment_messages.get(size)
-    if control is None:
-        control = _segment_messages[size] = UdpSegmentMessage(size)
-    return OutputMessage(dest, vectors, [control])
+    return OutputMessage(dest, vectors, segment_size=size)
 
 
-# GRO segment size of a received message: a native field where giosocket has it, else the
-# UDP_GRO control message.
-_FAST_SEGMENT_FIELD = hasattr(InputMessage, "segment_size")
-
-
-def _segment_from_control(message: InputMessage) -> int:
-    for control in message.control_messages:
-        if isinstance(control, UdpSegmentMessage):
-            return control.segment_size
-    return 0
-
-
-_segment_size: Callable[[InputMessage], int] = (
-    cast(Callable[[InputMessage], int], operator.attrgetter("segment_size"))
-    if _FAST_SEGMENT_FIELD
-    else _segment_from_control
-)
+# The GRO segment size of a received message (0: one datagram), read natively.
+_segment_size: Callable[[InputMessage], int] = operator.attrgetter("segment_size")
 
 
 def _enable_gro(sock: Socket) -> bool:
@@ -224,10 +193,7 @@ class DatagramTransport(asyncio.DatagramTransport):
         self._area = mmap.mmap(-1, slot * batch)
         view = memoryview(self._area)
         self._gro = inet_udp and _enable_gro(sock)
-        control = self._gro and not _FAST_SEGMENT_FIELD
-        self._inputs = [
-            InputMessage([view[i * slot : (i + 1) * slot]], control, 64) for i in range(batch)
-        ]
+        self._inputs = [InputMessage([view[i * slot : (i + 1) * slot]]) for i in range(batch)]
         self._few, self._rest = self._inputs[:_FEW], self._inputs[_FEW:]
         self._offer = self._inputs  # the slots the next wake-up offers first
         self._from_cache: dict[SocketAddress, _PyAddress] = {}
@@ -276,8 +242,6 @@ class DatagramTransport(asyncio.DatagramTransport):
     def __del__(self) -> None:
         sock = getattr(self, "_sock", None)
         if sock is not None:
-            import warnings
-
             warnings.warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
             sock.close()
 
