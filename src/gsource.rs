@@ -63,3 +63,13 @@ impl Socket {
             })
     }
 }
+
+#[pymethods]
+impl Socket {
+    /// A GLib source of this socket timed out (`_gsource.py`): the next I/O call raises
+    /// TIMED_OUT once (GIO's `socket->priv->timed_out`).
+    fn _mark_timed_out(&self) {
+        self.timed_out
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}

@@ -43,6 +43,9 @@ pub struct Socket {
     /// The address given to the last `connect` (GIO keeps it as the remote address, even
     /// while the connect is pending); cleared when the connect fails or the socket closes.
     pub(crate) remote: Mutex<Option<SockAddr>>,
+    /// A GLib source of this socket timed out (`create_source`): the next I/O call raises
+    /// TIMED_OUT once, as GIO's `check_timeout`.
+    pub(crate) timed_out: AtomicBool,
     /// The asyncio loop registration while the socket is used from a loop (see `aio.rs`).
     pub(crate) aio: Mutex<Option<Py<PyAny>>>,
 }
@@ -75,6 +78,7 @@ impl Socket {
         Socket {
             fd: Arc::new(SocketFd::new(fd)),
             aio: Mutex::new(None),
+            timed_out: AtomicBool::new(false),
             family,
             stype,
             protocol: AtomicI32::new(protocol),
@@ -188,9 +192,19 @@ impl Socket {
         self.connected_write.store(value, Relaxed);
     }
 
+    /// GIO's `check_timeout`: TIMED_OUT once after a `create_source` timeout.
+    #[inline]
+    pub(crate) fn check_timed_out(&self, py: Python<'_>) -> PyResult<()> {
+        if self.timed_out.load(Relaxed) && self.timed_out.swap(false, Relaxed) {
+            return Err(error::timed_out(py));
+        }
+        Ok(())
+    }
+
     /// Finish a pending connect: the socket's SO_ERROR as a Python error, else connected.
     pub(crate) fn check_connect(&self, py: Python<'_>) -> PyResult<bool> {
         let guard = self.enter(py)?;
+        self.check_timed_out(py)?;
         let value = sys::getsockopt_int(guard.fd, sys::SOL_SOCKET, sys::SO_ERROR)
             .map_err(|e| error::os_error(py, e, "Unable to get pending error"))?;
         if value != 0 {

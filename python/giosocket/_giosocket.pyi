@@ -763,6 +763,10 @@ class Socket:
         """`await receive_messages_async(messages, flags=0)`: receive a batch once readable;
         returns how many messages arrived.
         """
+    def _mark_timed_out(self) -> None:
+        """A GLib source of this socket timed out (`_gsource.py`): the next I/O call raises
+        TIMED_OUT once (GIO's `socket->priv->timed_out`).
+        """
     def _in_flight(self) -> _InFlight: ...
     def _aio_registration(self) -> Any: ...
     def _set_aio_registration(self, registration: Any) -> Any: ...

@@ -117,6 +117,8 @@ def _make_source_class(GLib: Any) -> Any:
                 events = 0
             ready_time = self.get_ready_time()
             if 0 <= ready_time <= self.get_time() and not self._socket.is_closed():
+                # Timed out: the callback sees the condition, the next I/O raises TIMED_OUT.
+                self._socket._mark_timed_out()
                 events |= int(IOCondition.IN | IOCondition.OUT)
             condition = IOCondition(events & int(self._condition))
             callback, user_data = self._callback, self._user_data
