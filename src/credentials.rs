@@ -16,6 +16,7 @@ use pyo3::prelude::*;
 use crate::error::{self, Code};
 use crate::socket::Socket;
 use crate::sys::creds::{self, Ids};
+use crate::sys::os;
 
 /// `(uid_t) -1` / `(gid_t) -1`: "no data" in a `ucred`.
 const NO_ID: u32 = u32::MAX;
@@ -48,14 +49,14 @@ impl Credentials {
     }
 
     /// Credentials from a kernel `struct ucred` (SO_PEERCRED, SCM_CREDENTIALS).
-    pub fn from_ucred(cred: &libc::ucred) -> Credentials {
+    pub fn from_ucred(cred: &os::ucred) -> Credentials {
         Credentials::from_parts(cred.pid, cred.uid, cred.gid)
     }
 
     /// The credentials as a kernel `struct ucred` (to send as SCM_CREDENTIALS).
-    pub fn ucred(&self) -> libc::ucred {
+    pub fn ucred(&self) -> os::ucred {
         let (pid, uid, gid) = self.ids();
-        libc::ucred { pid, uid, gid }
+        os::ucred { pid, uid, gid }
     }
 
     fn lock(&self) -> MutexGuard<'_, Ids> {

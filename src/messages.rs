@@ -18,6 +18,7 @@ use crate::control::ip::{inet_address, tclass_value};
 use crate::io::message::recv_msghdr;
 use crate::sys::cmsg::{RecvMeta, METADATA_SPACE};
 use crate::sys::mmsg::NameBuf;
+use crate::sys::os;
 use crate::vectors::{InVecs, OutVecs};
 
 /// One datagram to send with `Socket.send_messages` (GIO's `GOutputMessage`):
@@ -259,7 +260,7 @@ pub struct InputMessage {
     vectors_obj: Py<PyAny>,
     pub(crate) vecs: InVecs,
     pub(crate) name: NameBuf,
-    pub(crate) namelen: libc::socklen_t,
+    pub(crate) namelen: os::socklen_t,
     pub(crate) control: ControlBuf,
     want_control: bool,
     pub(crate) bytes_received: usize,
@@ -274,7 +275,7 @@ impl InputMessage {
     /// The receiving `msghdr` for this message. The control buffer is always handed to the
     /// kernel on IP sockets (`inet`), where it can only carry metadata; elsewhere only when
     /// control messages are wanted, so descriptors are never received unasked.
-    pub(crate) fn recv_hdr(&mut self, inet: bool) -> libc::msghdr {
+    pub(crate) fn recv_hdr(&mut self, inet: bool) -> os::msghdr {
         let mut hdr = recv_msghdr(&mut self.name, self.vecs.iov(), &mut self.control);
         if !self.want_control && !inet {
             hdr.msg_control = std::ptr::null_mut();
@@ -289,12 +290,12 @@ impl InputMessage {
         py: Python<'_>,
         bytes: usize,
         flags: i32,
-        namelen: libc::socklen_t,
+        namelen: os::socklen_t,
         controllen: usize,
     ) -> PyResult<()> {
         self.bytes_received = bytes;
         // The kernel echoes MSG_CMSG_CLOEXEC (an input flag) into msg_flags: hide it.
-        self.flags = flags & !libc::MSG_CMSG_CLOEXEC;
+        self.flags = flags & !os::MSG_CMSG_CLOEXEC;
         self.namelen = namelen;
         if controllen == 0 {
             self.meta = RecvMeta::NONE;
@@ -484,20 +485,20 @@ impl InputMessage {
 
 /// The Linux `MSG_*` flags that matter for message calls, exported as `giosocket.MSG_*`.
 pub const MSG_FLAGS: &[(&str, i32)] = &[
-    ("MSG_OOB", libc::MSG_OOB),
-    ("MSG_PEEK", libc::MSG_PEEK),
-    ("MSG_DONTROUTE", libc::MSG_DONTROUTE),
-    ("MSG_CTRUNC", libc::MSG_CTRUNC),
-    ("MSG_TRUNC", libc::MSG_TRUNC),
-    ("MSG_DONTWAIT", libc::MSG_DONTWAIT),
-    ("MSG_EOR", libc::MSG_EOR),
-    ("MSG_WAITALL", libc::MSG_WAITALL),
-    ("MSG_CONFIRM", libc::MSG_CONFIRM),
-    ("MSG_ERRQUEUE", libc::MSG_ERRQUEUE),
-    ("MSG_NOSIGNAL", libc::MSG_NOSIGNAL),
-    ("MSG_MORE", libc::MSG_MORE),
-    ("MSG_WAITFORONE", libc::MSG_WAITFORONE),
-    ("MSG_CMSG_CLOEXEC", libc::MSG_CMSG_CLOEXEC),
+    ("MSG_OOB", os::MSG_OOB),
+    ("MSG_PEEK", os::MSG_PEEK),
+    ("MSG_DONTROUTE", os::MSG_DONTROUTE),
+    ("MSG_CTRUNC", os::MSG_CTRUNC),
+    ("MSG_TRUNC", os::MSG_TRUNC),
+    ("MSG_DONTWAIT", os::MSG_DONTWAIT),
+    ("MSG_EOR", os::MSG_EOR),
+    ("MSG_WAITALL", os::MSG_WAITALL),
+    ("MSG_CONFIRM", os::MSG_CONFIRM),
+    ("MSG_ERRQUEUE", os::MSG_ERRQUEUE),
+    ("MSG_NOSIGNAL", os::MSG_NOSIGNAL),
+    ("MSG_MORE", os::MSG_MORE),
+    ("MSG_WAITFORONE", os::MSG_WAITFORONE),
+    ("MSG_CMSG_CLOEXEC", os::MSG_CMSG_CLOEXEC),
 ];
 
 /// Add the `MSG_*` constants to the module.

@@ -14,6 +14,7 @@ use pyo3::types::PyBytes;
 
 use super::SocketControlMessage;
 use crate::error;
+use crate::sys::os;
 
 /// The kernel's limit of descriptors in one SCM_RIGHTS message.
 pub const SCM_MAX_FD: usize = 253;
@@ -42,13 +43,10 @@ impl UnixFDMessage {
 
     /// A message owning `fds` with its `SocketControlMessage` base (SOL_SOCKET, SCM_RIGHTS).
     fn init(fds: Vec<OwnedFd>) -> PyClassInitializer<Self> {
-        PyClassInitializer::from(SocketControlMessage::header(
-            libc::SOL_SOCKET,
-            libc::SCM_RIGHTS,
-        ))
-        .add_subclass(UnixFDMessage {
-            fds: Mutex::new(fds),
-        })
+        PyClassInitializer::from(SocketControlMessage::header(os::SOL_SOCKET, os::SCM_RIGHTS))
+            .add_subclass(UnixFDMessage {
+                fds: Mutex::new(fds),
+            })
     }
 
     fn lock(&self) -> PyResult<std::sync::MutexGuard<'_, Vec<OwnedFd>>> {

@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 use super::SocketControlMessage;
 use crate::address::{ip_from_py, InetAddress};
 use crate::sys::cmsg::{self as codec, as_bytes};
+use crate::sys::os;
 
 /// An IPv4 address, also from a v4-mapped IPv6 one.
 pub fn as_v4(ip: IpAddr) -> Option<Ipv4Addr> {
@@ -27,9 +28,9 @@ pub fn inet_address(py: Python<'_>, ip: IpAddr) -> PyResult<Py<PyAny>> {
 
 fn pktinfo_header(v6: bool) -> SocketControlMessage {
     if v6 {
-        SocketControlMessage::header(libc::IPPROTO_IPV6, libc::IPV6_PKTINFO)
+        SocketControlMessage::header(os::IPPROTO_IPV6, os::IPV6_PKTINFO)
     } else {
-        SocketControlMessage::header(libc::IPPROTO_IP, libc::IP_PKTINFO)
+        SocketControlMessage::header(os::IPPROTO_IP, os::IP_PKTINFO)
     }
 }
 
@@ -155,9 +156,9 @@ impl PacketInfoMessage {
 
 fn tclass_header(v6: bool) -> SocketControlMessage {
     if v6 {
-        SocketControlMessage::header(libc::IPPROTO_IPV6, libc::IPV6_TCLASS)
+        SocketControlMessage::header(os::IPPROTO_IPV6, os::IPV6_TCLASS)
     } else {
-        SocketControlMessage::header(libc::IPPROTO_IP, libc::IP_TOS)
+        SocketControlMessage::header(os::IPPROTO_IP, os::IP_TOS)
     }
 }
 
@@ -256,8 +257,8 @@ pub struct TimestampMessage {
 impl TimestampMessage {
     fn init(ns: i64) -> PyClassInitializer<Self> {
         PyClassInitializer::from(SocketControlMessage::header(
-            libc::SOL_SOCKET,
-            libc::SCM_TIMESTAMPNS,
+            os::SOL_SOCKET,
+            os::SCM_TIMESTAMPNS,
         ))
         .add_subclass(TimestampMessage { ns })
     }
@@ -268,7 +269,7 @@ impl TimestampMessage {
     }
 
     fn payload(&self) -> Vec<u8> {
-        let ts = libc::timespec {
+        let ts = os::timespec {
             tv_sec: self.ns.div_euclid(1_000_000_000) as _,
             tv_nsec: self.ns.rem_euclid(1_000_000_000) as _,
         };
@@ -317,8 +318,8 @@ impl DropCountMessage {
 
     fn init(count: u32) -> PyClassInitializer<Self> {
         PyClassInitializer::from(SocketControlMessage::header(
-            libc::SOL_SOCKET,
-            libc::SO_RXQ_OVFL,
+            os::SOL_SOCKET,
+            os::SO_RXQ_OVFL,
         ))
         .add_subclass(DropCountMessage { count })
     }

@@ -11,6 +11,7 @@ use super::SocketControlMessage;
 
 use crate::sys::cmsg::udp_option_supported;
 pub use crate::sys::cmsg::{UDP_GRO, UDP_SEGMENT};
+use crate::sys::os;
 
 /// Whether UDP GSO (`UDP_SEGMENT`) is available.
 pub fn gso_supported() -> bool {
@@ -40,7 +41,7 @@ impl UdpSegmentMessage {
 
     /// A message of `size` with its `SocketControlMessage` base (SOL_UDP, UDP_SEGMENT).
     fn init(size: u16) -> PyClassInitializer<Self> {
-        PyClassInitializer::from(SocketControlMessage::header(libc::SOL_UDP, UDP_SEGMENT))
+        PyClassInitializer::from(SocketControlMessage::header(os::SOL_UDP, UDP_SEGMENT))
             .add_subclass(UdpSegmentMessage { segment_size: size })
     }
 

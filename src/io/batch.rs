@@ -16,6 +16,7 @@ use crate::io::message::{budget_for, msghdr, RECV_CONTEXT, SEND_CONTEXT};
 use crate::messages::{InputMessage, OutputMessage};
 use crate::socket::Socket;
 use crate::sys::mmsg::{Batch, Dir};
+use crate::sys::os;
 use crate::vectors::type_name;
 
 /// The message objects of a batch call: a list, tuple or iterable of `T` (TypeError naming
@@ -70,22 +71,17 @@ impl Socket {
         &self,
         py: Python<'_>,
         dir: Dir,
-        hdrs: &mut [libc::mmsghdr],
+        hdrs: &mut [os::mmsghdr],
         flags: i32,
         cancellable: Option<&Cancellable>,
     ) -> PyResult<(usize, End)> {
         let (events, context, sys_flags, wait_for_one) = match dir {
-            Dir::Send => (
-                libc::POLLOUT,
-                SEND_CONTEXT,
-                flags | libc::MSG_NOSIGNAL,
-                false,
-            ),
+            Dir::Send => (os::POLLOUT, SEND_CONTEXT, flags | os::MSG_NOSIGNAL, false),
             Dir::Recv => (
-                libc::POLLIN,
+                os::POLLIN,
                 RECV_CONTEXT,
-                flags | libc::MSG_CMSG_CLOEXEC,
-                flags & libc::MSG_WAITFORONE != 0,
+                flags | os::MSG_CMSG_CLOEXEC,
+                flags & os::MSG_WAITFORONE != 0,
             ),
         };
         let budget = budget_for(self.default_budget(), flags);
@@ -163,11 +159,11 @@ impl Socket {
                 })
                 .collect::<PyResult<_>>()?;
         }
-        let mut hdrs: Vec<libc::mmsghdr> = Vec::with_capacity(refs.len());
+        let mut hdrs: Vec<os::mmsghdr> = Vec::with_capacity(refs.len());
         let mut no_control = ControlBuf::empty();
         for (i, m) in refs.iter().enumerate() {
             let control = controls.get_mut(i).unwrap_or(&mut no_control);
-            hdrs.push(libc::mmsghdr {
+            hdrs.push(os::mmsghdr {
                 msg_hdr: msghdr(m.address.as_ref(), m.vecs.iov(), control),
                 msg_len: 0,
             });
@@ -209,11 +205,11 @@ impl Socket {
                 })
             })
             .collect::<PyResult<Vec<_>>>()?;
-        let mut hdrs: Vec<libc::mmsghdr> = Vec::with_capacity(refs.len());
-        let inet = matches!(self.family, libc::AF_INET | libc::AF_INET6);
+        let mut hdrs: Vec<os::mmsghdr> = Vec::with_capacity(refs.len());
+        let inet = matches!(self.family, os::AF_INET | os::AF_INET6);
         for m in refs.iter_mut() {
             let m = &mut **m;
-            hdrs.push(libc::mmsghdr {
+            hdrs.push(os::mmsghdr {
                 msg_hdr: m.recv_hdr(inet),
                 msg_len: 0,
             });

@@ -16,6 +16,7 @@ use crate::socket::Socket;
 use crate::sys;
 use crate::sys::errno;
 use crate::sys::mmsg::{self, Msg, NameBuf};
+use crate::sys::os;
 use crate::vectors::{InVecs, OutVecs};
 
 /// GIO's context for send errors.
@@ -59,7 +60,7 @@ impl<'py> Dest<'py> {
 
 /// The call's budget: `MSG_DONTWAIT` in `flags` makes it non-blocking.
 pub fn budget_for(default: Budget, flags: i32) -> Budget {
-    if flags & libc::MSG_DONTWAIT != 0 {
+    if flags & os::MSG_DONTWAIT != 0 {
         Budget::NonBlocking
     } else {
         default
@@ -67,20 +68,16 @@ pub fn budget_for(default: Budget, flags: i32) -> Budget {
 }
 
 /// A `msghdr` over the given parts (pointers must outlive its use).
-pub fn msghdr(
-    name: Option<&SockAddr>,
-    iov: &[libc::iovec],
-    control: &mut ControlBuf,
-) -> libc::msghdr {
+pub fn msghdr(name: Option<&SockAddr>, iov: &[os::iovec], control: &mut ControlBuf) -> os::msghdr {
     let mut hdr = mmsg::empty_msghdr();
     if let Some(addr) = name {
-        hdr.msg_name = addr.as_ptr() as *mut libc::c_void;
+        hdr.msg_name = addr.as_ptr() as *mut os::c_void;
         hdr.msg_namelen = addr.len();
     }
     if iov.is_empty() {
         hdr.msg_iov = std::ptr::null_mut();
     } else {
-        hdr.msg_iov = iov.as_ptr() as *mut libc::iovec;
+        hdr.msg_iov = iov.as_ptr() as *mut os::iovec;
     }
     hdr.msg_iovlen = iov.len() as _;
     hdr.msg_control = control.ptr();
@@ -89,11 +86,7 @@ pub fn msghdr(
 }
 
 /// A receiving `msghdr`: `msghdr` with the sender's address going to `name`.
-pub fn recv_msghdr(
-    name: &mut NameBuf,
-    iov: &[libc::iovec],
-    control: &mut ControlBuf,
-) -> libc::msghdr {
+pub fn recv_msghdr(name: &mut NameBuf, iov: &[os::iovec], control: &mut ControlBuf) -> os::msghdr {
     let mut hdr = msghdr(None, iov, control);
     hdr.msg_name = name.as_mut_ptr();
     hdr.msg_namelen = NameBuf::CAPACITY;
@@ -119,8 +112,8 @@ impl Socket {
             Some(v) if !v.is_none() => OutVecs::new(v)?,
             _ => OutVecs::empty(),
         };
-        let nul = [libc::iovec {
-            iov_base: (&NUL as *const u8) as *mut libc::c_void,
+        let nul = [os::iovec {
+            iov_base: (&NUL as *const u8) as *mut os::c_void,
             iov_len: 1,
         }];
         let iov = if vecs.iov().is_empty() {
@@ -133,10 +126,10 @@ impl Socket {
         let msg = Msg::new(&mut hdr);
         let budget = budget_for(budget, flags);
         let soft = soft_would_block && !budget.blocks();
-        let flags = flags | libc::MSG_NOSIGNAL;
+        let flags = flags | os::MSG_NOSIGNAL;
         self.io(
             py,
-            libc::POLLOUT,
+            os::POLLOUT,
             budget,
             cancellable,
             SEND_CONTEXT,
@@ -233,7 +226,7 @@ impl Socket {
             _ => None,
         };
         let mut scratch = [0u8; 1];
-        let one = [libc::iovec {
+        let one = [os::iovec {
             iov_base: scratch.as_mut_ptr().cast(),
             iov_len: 1,
         }];
@@ -246,10 +239,10 @@ impl Socket {
         let mut hdr = recv_msghdr(&mut name, iov, &mut control);
         let mut msg = Msg::new(&mut hdr);
         let budget = budget_for(self.default_budget(), flags);
-        let sys_flags = flags | libc::MSG_CMSG_CLOEXEC;
+        let sys_flags = flags | os::MSG_CMSG_CLOEXEC;
         let n = self.io(
             py,
-            libc::POLLIN,
+            os::POLLIN,
             budget,
             cancellable::from_arg(&cancellable),
             RECV_CONTEXT,
@@ -268,7 +261,7 @@ impl Socket {
             Some(addr) => sockaddr_to_py(py, addr)?,
             None => None,
         };
-        Ok((n, sender, list, hdr.msg_flags & !libc::MSG_CMSG_CLOEXEC))
+        Ok((n, sender, list, hdr.msg_flags & !os::MSG_CMSG_CLOEXEC))
     }
 
     /// Enable or disable UDP generic receive offload (Linux `UDP_GRO`): the kernel may then
@@ -284,8 +277,8 @@ impl Socket {
                 "UDP generic receive offload (UDP_GRO) is not supported by this kernel",
             ));
         }
-        sys::setsockopt_int(guard.fd, libc::SOL_UDP, UDP_GRO, enabled as i32).map_err(|e| {
-            if e == libc::ENOPROTOOPT {
+        sys::setsockopt_int(guard.fd, os::SOL_UDP, UDP_GRO, enabled as i32).map_err(|e| {
+            if e == os::ENOPROTOOPT {
                 error::error(
                     py,
                     Code::NotSupported,
