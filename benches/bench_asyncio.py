@@ -12,10 +12,12 @@ Scenarios, each on the default asyncio loop and on uvloop (when installed), all 
   an asyncio Protocol over the loop's own transport.
 - udp_echo: 64 B UDP echo, both ends in the loop: giosocket ``*_async``; ``loop.sock_recvfrom``/
   ``sock_sendto``; the loop's own datagram transport; giosocket's DatagramTransport.
-- flood: 64 B datagrams from a native sender in another process (``sendmmsg``-speed GSO
-  bursts): ``loop.sock_recv_into``; ``receive_into_async``; ``receive_messages_async`` x64;
-  giosocket's transport (``datagram_received``, and ``datagrams_received`` batches); the loop's
-  own DatagramProtocol.
+- flood: 64 B datagrams from a native sender in another process sending GSO bursts of 64 (a
+  receiver with UDP GRO, as giosocket's transport, may get each burst in one slot):
+  ``loop.sock_recv_into``; ``receive_into_async``; ``receive_messages_async`` x64; giosocket's
+  transport (``datagram_received``, and ``datagrams_received`` batches); the loop's own
+  DatagramProtocol.
+- flood_mmsg: the same with a ``sendmmsg`` sender (separate datagrams: GRO cannot help).
 - burst: a task sends 64 datagrams of 64 B per loop tick through a transport to a socket that
   never reads (the kernel drops the excess): the loop's own transport, giosocket's.
 
@@ -344,20 +346,37 @@ def udp_transport(giosocket: bool) -> Contender:
 # --- UDP flood receive ---------------------------------------------------------------------------
 
 _SENDER = """
-import socket, sys
-import giosocket._giosocket as native
+import socket, sys, time
+import giosocket
+port, seconds, mode = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+native = getattr(giosocket._giosocket, "_bench_udp_send", None)
 print("ready", flush=True)
-native._bench_udp_send(s.fileno(), ("127.0.0.1", int(sys.argv[1])), 64, "gso", 64, float(sys.argv[2]))
+if native is not None:  # the bench feature's Rust loop (checkouts)
+    native(s.fileno(), ("127.0.0.1", port), 64, mode, 64, seconds)
+else:  # a release build: the same system calls, one Python call per 64 datagrams
+    g = giosocket.Socket.new_from_fd(s.detach())
+    to = giosocket.InetSocketAddress("127.0.0.1", port)
+    if mode == "gso":
+        batch = [giosocket.OutputMessage(to, b"f" * 4096, segment_size=64)]
+    else:
+        batch = [giosocket.OutputMessage(to, b"f" * 64) for _ in range(64)]
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        g.send_messages(batch)
 """
 
 
 class Flood:
-    """A native sender in another process flooding ``port`` for ``seconds``."""
+    """A native sender in another process flooding ``port`` for ``seconds``.
 
-    def __init__(self, port: int, seconds: float) -> None:
+    ``mode`` "gso": 64 datagrams per send as one UDP GSO buffer (a receiver with UDP GRO may
+    get them as one); "sendmmsg": 64 separate datagrams per send.
+    """
+
+    def __init__(self, port: int, seconds: float, mode: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", _SENDER, str(port), str(seconds)],
+            [sys.executable, "-c", _SENDER, str(port), str(seconds), mode],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -380,14 +399,14 @@ async def _first_datagram(ready: asyncio.Event) -> None:
     await asyncio.wait_for(ready.wait(), 10)
 
 
-def flood_loop(receive: str) -> Contender:
+def flood_loop(receive: str, mode: str = "gso") -> Contender:
     """A receive loop: 'sock_recv_into', 'receive_into_async' or 'receive_messages_async'."""
 
     async def run(seconds: float) -> Result:
         loop = asyncio.get_running_loop()
         raw = _flood_socket()
         port = raw.getsockname()[1]
-        flood = Flood(port, seconds + 10)
+        flood = Flood(port, seconds + 10, mode)
         window = Window()
         try:
             buf = bytearray(2048)
@@ -442,11 +461,11 @@ class _BatchCounter(_Counter):
         self.ready.set()
 
 
-def flood_transport(giosocket: bool, batch_callback: bool = False) -> Contender:
+def flood_transport(giosocket: bool, batch_callback: bool = False, mode: str = "gso") -> Contender:
     async def run(seconds: float) -> Result:
         loop = asyncio.get_running_loop()
         raw = _flood_socket()
-        flood = Flood(raw.getsockname()[1], seconds + 10)
+        flood = Flood(raw.getsockname()[1], seconds + 10, mode)
         make = gaio.create_datagram_endpoint if giosocket else loop.create_datagram_endpoint
         transport, counter = await make(_BatchCounter if batch_callback else _Counter, sock=raw)
         try:
@@ -560,6 +579,31 @@ SCENARIOS: dict[str, tuple[str, list[tuple[str, Contender]], list[tuple[str, str
             ),
         ],
     ),
+    "flood_mmsg": (
+        "UDP flood receive, 64 B from a native sendmmsg sender: no GSO, so no GRO (datagrams/s)",
+        [
+            ("receive_messages_async x64", flood_loop("receive_messages_async", "sendmmsg")),
+            ("loop's DatagramProtocol", flood_transport(False, mode="sendmmsg")),
+            ("giosocket transport", flood_transport(True, mode="sendmmsg")),
+            (
+                "giosocket transport, datagrams_received",
+                flood_transport(True, True, mode="sendmmsg"),
+            ),
+        ],
+        [
+            ("giosocket transport / loop's", "giosocket transport", "loop's DatagramProtocol"),
+            (
+                "giosocket transport (batch cb) / loop's",
+                "giosocket transport, datagrams_received",
+                "loop's DatagramProtocol",
+            ),
+            (
+                "receive_messages_async x64 / loop's",
+                "receive_messages_async x64",
+                "loop's DatagramProtocol",
+            ),
+        ],
+    ),
     "burst": (
         "64 datagrams of 64 B per tick through a transport (datagrams/s)",
         [
@@ -576,6 +620,9 @@ SCENARIOS: dict[str, tuple[str, list[tuple[str, Contender]], list[tuple[str, str
         ],
     ),
 }
+
+
+_warm_malloc = [bytearray(8 << 20)]
 
 
 def loop_factories() -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
@@ -613,6 +660,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=sorted(SCENARIOS), help="repeatable")
     args = parser.parse_args(argv)
     rounds, seconds, warmup = (1, 0.05, 0) if args.quick else (args.rounds, args.seconds, 1)
+    # asyncio's selector transport receives each datagram into a fresh 256 KiB bytes object.
+    # Until glibc's malloc raises its dynamic mmap threshold (on the first free of a large
+    # mmap'd block) that costs an mmap/munmap or a heap trim per datagram, and the loop's
+    # transport runs ~3x slower than after. Free one large block first, so the loop's own
+    # transport is always measured in its fast state (whatever ran before in the process).
+    del _warm_malloc[:]
     loops = loop_factories()
     names = args.only or list(SCENARIOS)
     # rates[(scenario, loop, contender)] -> per-round rates

@@ -449,14 +449,23 @@ def test_batch_callback_gets_a_full_batch(loop_kind: str) -> None:
                 raw.sendto(data, transport.get_extra_info("sockname"))
             transport.resume_reading()
             await proto.wait_for(100)
+            # after a quiet wake-up (one datagram) a burst still comes as a full batch
+            raw.sendto(b"alone", transport.get_extra_info("sockname"))
+            await proto.wait_for(101)
+            transport.pause_reading()
+            for data in sent:
+                raw.sendto(data, transport.get_extra_info("sockname"))
+            transport.resume_reading()
+            await proto.wait_for(201)
             sources = {addr for batch in proto.batches for _, addr in batch}
             transport.close()
             await proto.lost
             return [len(b) for b in proto.batches], proto.data, sources, raw.getsockname()
 
     sizes, data, sources, raw_name = _run(loop_kind, main())
-    assert sizes == [64, 36]
-    assert data == [b"batch %d" % i for i in range(100)]
+    assert sizes == [64, 36, 1, 64, 36]
+    sent = [b"batch %d" % i for i in range(100)]
+    assert data == [*sent, b"alone", *sent]
     assert sources == {raw_name}
 
 
@@ -559,3 +568,93 @@ def test_sendto_rejects_what_asyncio_rejects(loop_kind: str) -> None:
         assert proto.events == [("made",), ("lost", None)]
 
     _run(loop_kind, main())
+
+
+def test_gso_sender_gives_the_same_datagrams_as_asyncio(loop_kind: str) -> None:
+    """A sender's UDP GSO burst may reach giosocket's transport as one GRO slot; it must still
+    arrive as the separate datagrams asyncio's transport reports (last one shorter)."""
+    if not giosocket.UdpSegmentMessage.is_supported():
+        pytest.skip("no UDP GSO on this kernel")
+
+    async def scenario(make: Make) -> list[Any]:
+        transport, proto = await make(Recorder, local_addr=("127.0.0.1", 0))
+        with giosocket.Socket(giosocket.SocketFamily.IPV4, giosocket.SocketType.DATAGRAM) as raw:
+            raw.bind(("127.0.0.1", 0), False)
+            proto.names[raw.get_local_address().port] = "sender"
+            payload = b"".join(b"%07d|" % i for i in range(45)) + b"tail"  # 45 x 8 B + 4 B
+            for _ in range(3):
+                raw.send_message(
+                    transport.get_extra_info("sockname"),
+                    [payload],
+                    [giosocket.UdpSegmentMessage(8)],
+                )
+            await proto.wait_for(3 * 46)
+        transport.close()
+        await proto.lost
+        return proto.events
+
+    own, mine = both(loop_kind, scenario)
+    assert mine == own
+    assert own[1] == ("data", b"0000000|", ("127.0.0.1", "sender"))
+    assert own[46] == ("data", b"tail", ("127.0.0.1", "sender"))
+    assert len(own) == 3 * 46 + 2
+
+
+def test_allow_broadcast_with_remote_addr_sends_without_connecting(loop_kind: str) -> None:
+    """asyncio does not connect when allow_broadcast is set: the remote address is the default
+    destination, there is no peername, and datagrams from elsewhere still arrive."""
+
+    async def scenario(make: Make) -> tuple[Any, ...]:
+        names: dict[Any, str] = {}
+        server_t, server = await make(lambda: Recorder(names), local_addr=("127.0.0.1", 0))
+        names[_port(server_t)] = "server"
+        client_t, client = await make(
+            lambda: Recorder(names),
+            local_addr=("127.0.0.1", 0),
+            remote_addr=("127.0.0.1", _port(server_t)),
+            allow_broadcast=True,
+        )
+        names[_port(client_t)] = "client"
+        client_t.sendto(b"to the remote address")
+        await server.wait_for(1)
+        server_t.sendto(b"reply", server.sources[0])
+        await client.wait_for(1)
+        sock = client_t.get_extra_info("socket")
+        get = sock.get_option if isinstance(sock, giosocket.Socket) else sock.getsockopt
+        broadcast = get(socket.SOL_SOCKET, socket.SO_BROADCAST)
+        peer = client_t.get_extra_info("peername")
+        for t, p in ((client_t, client), (server_t, server)):
+            t.close()
+            await p.lost
+        return server.events, client.events, peer, bool(broadcast)
+
+    # uvloop connects anyway (and reports a peername); asyncio's behaviour is the contract
+    own, mine = both(loop_kind, scenario, reference="asyncio")
+    assert mine == own
+    assert own[2] is None and own[3] is True
+
+
+def test_reuse_port_lets_two_endpoints_share_a_port(loop_kind: str) -> None:
+    async def scenario(make: Make) -> tuple[int, bool]:
+        first, p1 = await make(Recorder, local_addr=("127.0.0.1", 0), reuse_port=True)
+        port = _port(first)
+        second, p2 = await make(Recorder, local_addr=("127.0.0.1", port), reuse_port=True)
+        same = _port(second) == port
+        for t, p in ((first, p1), (second, p2)):
+            t.close()
+            await p.lost
+        return 2, same
+
+    own, mine = both(loop_kind, scenario)
+    assert mine == own == (2, True)
+
+    async def taken() -> None:  # without reuse_port the port is taken (giosocket only: uvloop
+        held, proto = await gaio.create_datagram_endpoint(  # leaks its handle on this error)
+            Recorder, local_addr=("127.0.0.1", 0)
+        )
+        with pytest.raises(OSError):
+            await gaio.create_datagram_endpoint(Recorder, local_addr=("127.0.0.1", _port(held)))
+        held.close()
+        await proto.lost
+
+    _run(loop_kind, taken())

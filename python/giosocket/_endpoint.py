@@ -14,9 +14,9 @@ import socket as _socket
 import stat
 from typing import Any, Callable
 
-from ._enums import SocketFamily, SocketType
+from ._enums import SocketType
 from ._giosocket import Socket
-from ._transport import DatagramTransport, unix_address
+from ._transport import DatagramTransport
 
 __all__ = ["create_datagram_endpoint", "install", "uninstall"]
 
@@ -64,7 +64,12 @@ def _adopt(sock: Any) -> Socket:
         return sock
     if not isinstance(sock, _socket.socket) or sock.type != _socket.SOCK_DGRAM:
         raise ValueError(f"A UDP Socket was expected, got {sock!r}")
-    return Socket.new_from_fd(sock.detach())
+    fd = sock.detach()
+    try:
+        return Socket.new_from_fd(fd)
+    except BaseException:
+        os.close(fd)  # not taken over: it is still ours to close
+        raise
 
 
 async def _open_socket(
@@ -105,23 +110,25 @@ async def _open_socket(
         ]
         if not pairs:
             raise ValueError("can not get address information")
+    # The socket is made, bound and connected with the stdlib exactly as asyncio does (GIO's
+    # bind would set SO_REUSEADDR/SO_REUSEPORT its own way), then handed to giosocket.
     errors: list[OSError] = []
     for fam, pro, local, remote in pairs:
         sock = None
         try:
-            sock = Socket(SocketFamily(fam), SocketType.DATAGRAM, pro)
+            sock = _socket.socket(fam, _socket.SOCK_DGRAM, pro)
             if reuse_port:
                 if not hasattr(_socket, "SO_REUSEPORT"):
                     raise ValueError("reuse_port not supported by socket module")
-                sock.set_option(_socket.SOL_SOCKET, _socket.SO_REUSEPORT, 1)
+                sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEPORT, 1)
             if allow_broadcast:
-                sock.broadcast = True
-            unix = fam == _socket.AF_UNIX
+                sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_BROADCAST, 1)
+            sock.setblocking(False)
             if local_addr:
-                sock.bind(unix_address(local) if unix else local, False)
+                sock.bind(local)
             if remote_addr and not allow_broadcast:
-                sock.connect(unix_address(remote) if unix else remote)
-            return sock, remote if remote_addr else None
+                await loop.sock_connect(sock, remote)
+            return _adopt(sock), remote if remote_addr else None
         except OSError as exc:
             if sock is not None:
                 sock.close()

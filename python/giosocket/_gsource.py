@@ -10,6 +10,7 @@ cancelling wakes the source (the callback's next I/O with it raises CANCELLED).
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +68,13 @@ def _make_source_class(GLib: Any) -> Any:
             if cancellable is not None:
                 self.add_unix_fd(cancellable.get_fd(), GLib.IOCondition.IN)
             self._rearm()
+
+        def __del__(self, _sys: Any = sys) -> None:
+            # PyGObject's Source.__del__ destroys the source through gi, which needs the import
+            # system: gone while the interpreter shuts down (when a module-level source dies),
+            # and GLib's memory goes with the process then anyway.
+            if _sys.meta_path is not None:
+                super().__del__()
 
         def _rearm(self) -> None:
             if self._timeout_us > 0 and not self._socket.is_closed():

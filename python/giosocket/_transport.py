@@ -24,8 +24,10 @@ import asyncio
 import errno
 import logging
 import mmap
+import operator
 import os
 import socket as _socket
+import warnings
 from typing import Any, Callable, Optional
 
 from ._enums import SocketFamily, UnixSocketAddressType
@@ -56,29 +58,24 @@ _SEND_ROUND = 1024  # sendmmsg's most messages per call (UIO_MAXIOV)
 _GSO_SEGMENTS = 64  # the kernel's UDP_MAX_SEGMENTS (older kernels)
 _GSO_BYTES = 65000  # stays under the IP length limit for both families
 _CACHE_LIMIT = 4096
+_FEW = 4  # slots offered first after a wake-up that found at most this many datagrams
 _WARN_AFTER_LOST = 5  # asyncio's LOG_THRESHOLD_FOR_CONNLOST_WRITES
-
-
-def _segment_keyword_works() -> bool:
-    try:
-        OutputMessage(None, b"", segment_size=1)  # type: ignore[call-arg]
-    except TypeError:
-        return False
-    return True
-
-
-_SEGMENT_KEYWORD = _segment_keyword_works()
-_segment_messages: dict[int, UdpSegmentMessage] = {}
 
 
 def _gso_message(dest: SocketAddress | None, vectors: list[bytes], size: int) -> OutputMessage:
     """One OutputMessage the kernel splits into datagrams of ``size`` bytes (UDP GSO)."""
-    if _SEGMENT_KEYWORD:
-        return OutputMessage(dest, vectors, segment_size=size)  # type: ignore[call-arg]
-    control = _segment_messages.get(size)
-    if control is None:
-        control = _segment_messages[size] = UdpSegmentMessage(size)
-    return OutputMessage(dest, vectors, [control])
+    return OutputMessage(dest, vectors, segment_size=size)
+
+
+# The GRO segment size of a received message (0: one datagram), read natively.
+_segment_size: Callable[[InputMessage], int] = operator.attrgetter("segment_size")
+
+
+def _enable_gro(sock: Socket) -> bool:
+    try:
+        return bool(sock.set_udp_gro(True))
+    except OSError:
+        return False  # not on this kernel: datagrams arrive one per slot
 
 
 def _host_string(host: str, scope_id: int) -> str:
@@ -183,13 +180,22 @@ class DatagramTransport(asyncio.DatagramTransport):
         self._protocol: asyncio.BaseProtocol = protocol
         self._batch_callback: _BatchCallback | None = None
         self.set_protocol(protocol)
+        inet_udp = self._family in (_socket.AF_INET, _socket.AF_INET6) and int(sock.protocol) in (
+            0,
+            _socket.IPPROTO_UDP,
+        )
+        self._gso_limit = 65535 if inet_udp and UdpSegmentMessage.is_supported() else 0
         # Receiving: one anonymous mapping holds every slot; pages are touched only as
-        # datagrams land in them.
+        # datagrams land in them. With UDP GRO the kernel may hand several datagrams of one
+        # sender as one slot (segment size given): they are split again before delivery.
         slot = _UNIX_SLOT if self._family == _socket.AF_UNIX else _INET_SLOT
         self._slot = slot
         self._area = mmap.mmap(-1, slot * batch)
         view = memoryview(self._area)
+        self._gro = inet_udp and _enable_gro(sock)
         self._inputs = [InputMessage([view[i * slot : (i + 1) * slot]]) for i in range(batch)]
+        self._few, self._rest = self._inputs[:_FEW], self._inputs[_FEW:]
+        self._offer = self._inputs  # the slots the next wake-up offers first
         self._from_cache: dict[SocketAddress, _PyAddress] = {}
         # Sending
         # Runs of datagrams, each one future message: (destination, segment size, datagrams).
@@ -210,11 +216,6 @@ class DatagramTransport(asyncio.DatagramTransport):
         self._high_water = 64 * 1024
         self._low_water = 16 * 1024
         self._protocol_paused = False
-        inet_udp = self._family in (_socket.AF_INET, _socket.AF_INET6) and int(sock.protocol) in (
-            0,
-            _socket.IPPROTO_UDP,
-        )
-        self._gso_limit = 65535 if inet_udp and UdpSegmentMessage.is_supported() else 0
         # State, as asyncio's _SelectorTransport
         self._closing = False
         self._conn_lost = 0
@@ -241,8 +242,6 @@ class DatagramTransport(asyncio.DatagramTransport):
     def __del__(self) -> None:
         sock = getattr(self, "_sock", None)
         if sock is not None:
-            import warnings
-
             warnings.warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
             sock.close()
 
@@ -317,10 +316,19 @@ class DatagramTransport(asyncio.DatagramTransport):
         if self._conn_lost or sock is None:
             return
         inputs = self._inputs
+        offer = self._offer
         try:
-            # WAITFORONE: take what is queued (up to the batch) and stop; without it a partial
-            # batch would cost a second recvmmsg ending in EAGAIN.
-            count = sock.receive_messages(inputs, MSG_WAITFORONE)
+            # WAITFORONE: take what is queued (up to the slots offered) and stop; without it a
+            # partial batch would cost a second recvmmsg ending in EAGAIN.
+            count = sock.receive_messages(offer, MSG_WAITFORONE)
+            if count == len(offer) < len(inputs):
+                # the few slots offered after quiet wake-ups filled up: more may be queued
+                try:
+                    count += sock.receive_messages(self._rest, MSG_WAITFORONE)
+                except BlockingIOError:
+                    pass
+                except OSError as exc:
+                    self._loop.call_soon(self._report, exc)  # after these datagrams
         except BlockingIOError:
             return
         except OSError as exc:
@@ -329,22 +337,38 @@ class DatagramTransport(asyncio.DatagramTransport):
         except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
             self._fatal_error(exc, "Fatal read error on datagram transport")
             return
+        # Setting up a slot costs even when unused: after a wake-up that found only a few
+        # datagrams, the next one offers a few slots first (and the rest if they all fill).
+        self._offer = inputs if count > _FEW else self._few
         deferred, self._deferred = self._deferred, True
         try:
             if self._batch_callback is not None:
                 self._deliver_batch(inputs, count)
                 return
-            area, slot, peer = self._area, self._slot, self._peer
+            area, slot, peer, gro = self._area, self._slot, self._peer, self._gro
+            cache = self._from_cache
             for i in range(count):
                 message = inputs[i]
                 size = message.bytes_received
                 if size >= slot and self._truncated(message):
                     continue
                 start = i * slot
+                if gro:
+                    segment = _segment_size(message)
+                    if segment and size > segment:
+                        self._deliver_segments(message, start, size, segment)
+                        if self._closing:
+                            break
+                        continue
+                if peer is None:
+                    addr = cache.get(message.address)  # type: ignore[arg-type]
+                    if addr is None:
+                        addr = self._source(message)
+                else:
+                    addr = peer
                 try:
                     self._protocol.datagram_received(  # type: ignore[attr-defined]
-                        area[start : start + size],
-                        peer if peer is not None else self._source(message),
+                        area[start : start + size], addr
                     )
                 except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
                     self._callback_failed(exc, "datagram_received")
@@ -354,6 +378,20 @@ class DatagramTransport(asyncio.DatagramTransport):
             self._deferred = deferred
             if self._queue and not self._writing and not self._conn_lost:
                 self._flush()
+
+    def _deliver_segments(self, message: InputMessage, start: int, size: int, segment: int) -> None:
+        """Deliver a GRO slot as the datagrams it holds (``segment`` bytes each, last shorter)."""
+        area = self._area
+        addr = self._peer if self._peer is not None else self._source(message)
+        for offset in range(start, start + size, segment):
+            try:
+                self._protocol.datagram_received(  # type: ignore[attr-defined]
+                    area[offset : min(offset + segment, start + size)], addr
+                )
+            except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
+                self._callback_failed(exc, "datagram_received")
+            if self._closing:
+                return
 
     def _source(self, message: InputMessage) -> _PyAddress:
         """The sender of ``message`` as asyncio reports it (converted once per sender)."""
@@ -384,7 +422,15 @@ class DatagramTransport(asyncio.DatagramTransport):
                 continue
             start = i * slot
             addr = peer if peer is not None else self._source(message)
-            batch.append((area[start : start + size], addr))
+            segment = _segment_size(message) if self._gro else 0
+            if segment and size > segment:
+                end = start + size
+                batch.extend(
+                    (area[offset : min(offset + segment, end)], addr)
+                    for offset in range(start, end, segment)
+                )
+            else:
+                batch.append((area[start : start + size], addr))
         if batch and not self._closing and self._batch_callback is not None:
             try:
                 self._batch_callback(batch)
@@ -489,6 +535,26 @@ class DatagramTransport(asyncio.DatagramTransport):
         queue = self._queue
         if sock is None or self._flushing:
             return
+        if len(queue) == 1 and not self._writing and len(queue[0][2]) == 1:
+            # One datagram (the ping-pong case): a plain send, no message objects.
+            dest, _, datas = queue[0]
+            try:
+                sock.send_to(dest, datas[0])
+            except BlockingIOError:
+                pass  # the general path below registers the writer
+            except OSError as exc:
+                queue.clear()
+                self._queued_bytes = self._run_room = 0
+                self._report(exc)  # as asyncio: that datagram is reported, not retried
+                return
+            else:
+                queue.clear()
+                self._queued_bytes = self._run_room = 0
+                if self._protocol_paused:
+                    self._maybe_resume_protocol()
+                if self._closing and not self._conn_lost:
+                    self._lose(None)
+                return
         self._flushing = self._held = True
         self._run_room = 0  # sends from callbacks during the flush start new runs
         try:

@@ -78,7 +78,7 @@ impl UnixFDMessage {
 impl UnixFDMessage {
     /// `UnixFDMessage(fds=())`: each fd is duplicated (close-on-exec); the caller keeps its own.
     #[new]
-    #[pyo3(signature = (fds = Vec::new()))]
+    #[pyo3(signature = (fds = Vec::new()), text_signature = "(fds=())")]
     fn py_new(py: Python<'_>, fds: Vec<i64>) -> PyResult<PyClassInitializer<Self>> {
         let owned = fds
             .into_iter()
