@@ -10,6 +10,8 @@ compile_error!(
 );
 
 pub mod addr;
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod cmsg;
 pub mod creds;
 pub mod errno;
