@@ -114,12 +114,12 @@ class _Registration:
             self._watch(write)
 
     def withdraw(self, write: bool, entry: _Entry) -> None:
-        """Take back a wait that ended without the loop's help (cancelled, timed out)."""
+        """Take back a wait that ended without the loop's help (cancelled, timed out, or
+        done through the other direction)."""
         queue = self.queues[write]
-        try:
-            queue.remove(entry)
-        except ValueError:
+        if entry not in queue:
             return
+        queue.remove(entry)
         if not queue and not self.loop.is_closed():
             self._unwatch(write)
 
@@ -145,6 +145,26 @@ class _Registration:
         if not queue:
             # Nobody waits: stop watching (idle) until the next wait.
             self._unwatch(write)
+            return
+        if len(queue) == 1:  # the common case: one waiter
+            future, attempt, args = entry = queue[0]
+            if future.done():
+                queue.clear()
+                return
+            try:
+                result = attempt(*args)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:  # noqa: BLE001 - as asyncio's sock_recv: to the waiter
+                queue.clear()
+                future.set_exception(exc)
+                return
+            if result is None:
+                self._back_off(write)
+            else:
+                queue.clear()
+                future.set_result(result)
+                self.misses[write] = 0
             return
         progressed = False
         for entry in list(queue):
@@ -322,8 +342,9 @@ async def _wait(
             timer.cancel()
         if undo_cancel is not None:
             undo_cancel()
-        for direction in directions:
-            registration.withdraw(direction, entry)
+        if write is None or not future.done() or future.cancelled() or future.exception():
+            for direction in directions:
+                registration.withdraw(direction, entry)
 
 
 def _check(cancellable: Cancellable | None) -> None:
