@@ -1,8 +1,8 @@
 """Instructions per call, giosocket vs the stdlib, counted by callgrind (repeatable on a noisy box).
 
 Each case runs a loop of N calls in a fresh interpreter under ``valgrind --tool=callgrind``,
-twice (N and 2N); the difference divided by N is the cost of one loop iteration, setup and
-interpreter start-up cancelled out. Both contenders use the same loop shape, so the ratio
+twice (N and 2N, same setup, ``PYTHONHASHSEED=0``); the difference divided by N is the cost of
+one loop iteration, setup and interpreter start-up cancelled out. Both contenders use the same loop shape, so the ratio
 compares the calls themselves.
 
     python benches/callgrind_calls.py            # all cases, markdown table
@@ -26,7 +26,8 @@ SETUP = textwrap.dedent(
     """
     import os, select, socket, sys
     import giosocket as g
-    N = int(sys.argv[1])
+    N = int(sys.argv[1])          # calls measured
+    QUEUED = int(sys.argv[3])     # datagrams queued for the receive cases (the same in both runs)
     G = sys.argv[2] == "giosocket"
     SO_RCVBUFFORCE = 33
 
@@ -79,19 +80,19 @@ CASES: dict[str, tuple[str, str, str, float | None]] = {
         1.0,
     ),
     "receive_into": (
-        "rx, tx = udp_pair()\nfor _ in range(N): tx.send(data)\ns = wrap(rx)",
+        "rx, tx = udp_pair()\nfor _ in range(QUEUED): tx.send(data)\ns = wrap(rx)",
         "s.receive_into(buf)",
         "s.recv_into(buf)",
         1.0,
     ),
     "receive": (
-        "rx, tx = udp_pair()\nfor _ in range(N): tx.send(data)\ns = wrap(rx)",
+        "rx, tx = udp_pair()\nfor _ in range(QUEUED): tx.send(data)\ns = wrap(rx)",
         "s.receive(64)",
         "s.recv(64)",
         1.0,
     ),
     "receive_from": (
-        "rx, tx = udp_pair()\nfor _ in range(N): tx.send(data)\ns = wrap(rx)",
+        "rx, tx = udp_pair()\nfor _ in range(QUEUED): tx.send(data)\ns = wrap(rx)",
         "s.receive_from(64)",
         "s.recvfrom(64)",
         1.0,
@@ -117,7 +118,7 @@ def program(case: str, contender: str) -> str:
     return SETUP + setup + f"\nfor _ in range(N):\n    {body}\n"
 
 
-def instructions(code: str, n: int, contender: str) -> int:
+def instructions(code: str, n: int, contender: str, queued: int) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         script = os.path.join(tmp, "case.py")
         out = os.path.join(tmp, "callgrind.out")
@@ -132,9 +133,11 @@ def instructions(code: str, n: int, contender: str) -> int:
                 script,
                 str(n),
                 contender,
+                str(queued),
             ],
             check=True,
             capture_output=True,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
         )
         with open(out) as f:
             for line in f:
@@ -145,8 +148,10 @@ def instructions(code: str, n: int, contender: str) -> int:
 
 def per_call(case: str, contender: str, n: int) -> float:
     code = program(case, contender)
-    # The receive cases queue 2N datagrams for the 2N run inside the program itself.
-    return (instructions(code, 2 * n, contender) - instructions(code, n, contender)) / n
+    # Both runs queue the same 2N datagrams for the receive cases, so the difference is the
+    # N extra calls alone; a fixed hash seed keeps dict layouts the same across runs.
+    runs = [instructions(code, k, contender, 2 * n) for k in (n, 2 * n)]
+    return (runs[1] - runs[0]) / n
 
 
 def main() -> int:

@@ -159,13 +159,11 @@ impl Socket {
     ) -> PyResult<Option<bool>> {
         let addr = sockaddr_from_py(address)?;
         let cancel = cancellable::from_arg(&cancellable);
-        Ok(
-            match self.start_connect(py, addr, Budget::NonBlocking, cancel)? {
-                Connect::Done => Some(true),
-                Connect::InProgress => Some(false),
-                Connect::WouldBlock => None,
-            },
-        )
+        Ok(match self.start_connect(py, addr, cancel)? {
+            Connect::Done => Some(true),
+            Connect::InProgress => Some(false),
+            Connect::WouldBlock => None,
+        })
     }
 
     /// A pending connect's result once the socket is writable: True, the connect error, or

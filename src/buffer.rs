@@ -25,38 +25,66 @@ impl SendPtr {
 /// A held buffer export (`PyObject_GetBuffer`), released on drop.
 struct Export(Box<ffi::Py_buffer>);
 
+/// `PyObject_GetBuffer(obj, view, flags)` with a TypeError naming what was expected.
+fn get_buffer(obj: &Bound<'_, PyAny>, view: &mut ffi::Py_buffer, writable: bool) -> PyResult<()> {
+    let flags = if writable {
+        ffi::PyBUF_WRITABLE
+    } else {
+        ffi::PyBUF_SIMPLE
+    };
+    // SAFETY: `obj` is a live object (GIL held) and `view` a live, writable Py_buffer.
+    let rc = unsafe { ffi::PyObject_GetBuffer(obj.as_ptr(), view, flags) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = PyErr::fetch(obj.py());
+    let kind = if writable {
+        "a writable contiguous buffer"
+    } else {
+        "a contiguous bytes-like object"
+    };
+    if err.is_instance_of::<PyBufferError>(obj.py()) || err.is_instance_of::<PyTypeError>(obj.py())
+    {
+        let tname = obj
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "?".into());
+        return Err(PyTypeError::new_err(format!(
+            "{kind} is required, not '{tname}'"
+        )));
+    }
+    Err(err)
+}
+
+/// Lend the writable, contiguous memory of `obj` to `f` for the duration of the call: the
+/// buffer export lives in this stack frame (no allocation) and is released when `f` returns.
+pub fn with_writable<R>(
+    obj: &Bound<'_, PyAny>,
+    f: impl FnOnce(SendPtr, usize) -> PyResult<R>,
+) -> PyResult<R> {
+    // SAFETY: Py_buffer is plain data; zeroed is a valid "empty" value for GetBuffer to fill.
+    let mut view: ffi::Py_buffer = unsafe { std::mem::zeroed() };
+    get_buffer(obj, &mut view, true)?;
+    struct Release<'v>(&'v mut ffi::Py_buffer);
+    impl Drop for Release<'_> {
+        fn drop(&mut self) {
+            // SAFETY: filled by a successful PyObject_GetBuffer, released exactly once, with
+            // the GIL held (the caller holds `obj`'s Bound, so it is attached).
+            unsafe { ffi::PyBuffer_Release(self.0) };
+        }
+    }
+    let held = Release(&mut view);
+    let ptr = SendPtr(held.0.buf.cast());
+    let len = held.0.len.max(0) as usize;
+    f(ptr, len)
+}
+
 impl Export {
     fn get(obj: &Bound<'_, PyAny>, writable: bool) -> PyResult<Self> {
         // SAFETY: Py_buffer is plain data; zeroed is a valid "empty" value for GetBuffer to fill.
         let mut view: Box<ffi::Py_buffer> = Box::new(unsafe { std::mem::zeroed() });
-        let flags = if writable {
-            ffi::PyBUF_WRITABLE
-        } else {
-            ffi::PyBUF_SIMPLE
-        };
-        // SAFETY: `obj` is a live object (GIL held) and `view` a live, writable Py_buffer.
-        let rc = unsafe { ffi::PyObject_GetBuffer(obj.as_ptr(), &mut *view, flags) };
-        if rc != 0 {
-            let err = PyErr::fetch(obj.py());
-            let kind = if writable {
-                "a writable contiguous buffer"
-            } else {
-                "a contiguous bytes-like object"
-            };
-            if err.is_instance_of::<PyBufferError>(obj.py())
-                || err.is_instance_of::<PyTypeError>(obj.py())
-            {
-                let tname = obj
-                    .get_type()
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|_| "?".into());
-                return Err(PyTypeError::new_err(format!(
-                    "{kind} is required, not '{tname}'"
-                )));
-            }
-            return Err(err);
-        }
+        get_buffer(obj, &mut view, writable)?;
         Ok(Export(view))
     }
 

@@ -14,6 +14,7 @@ use pyo3::{PyTraverseError, PyVisit};
 
 use crate::error;
 use crate::sys::eventfd;
+use crate::sys::os;
 
 /// A callback given to `connect`, with its extra arguments.
 struct Handler {
@@ -108,7 +109,7 @@ impl Cancellable {
         let fd = eventfd::new().map_err(|e| {
             error::os_error(
                 py,
-                e.raw_os_error().unwrap_or(libc::EIO),
+                e.raw_os_error().unwrap_or(os::EIO),
                 "Unable to create cancellable",
             )
         })?;

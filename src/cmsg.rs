@@ -29,6 +29,7 @@ use crate::control::{self, SocketControlMessage};
 use crate::error::{self, Code};
 pub use crate::sys::cmsg::ControlBuf;
 use crate::sys::cmsg::{self as codec, Cmsg, Encoder, UDP_GRO, UDP_SEGMENT};
+use crate::sys::os;
 use crate::vectors::type_name;
 
 /// Control buffer size that fits SCM_MAX_FD descriptors plus credentials and a few more.
@@ -52,7 +53,7 @@ pub fn target(dest: Option<&SockAddr>, family: i32) -> Target {
         Some(std::net::SocketAddr::V4(_)) => Target::V4,
         Some(std::net::SocketAddr::V6(a)) if a.ip().to_ipv4_mapped().is_some() => Target::V4,
         Some(std::net::SocketAddr::V6(_)) => Target::V6,
-        None if family == libc::AF_INET6 => Target::Either,
+        None if family == os::AF_INET6 => Target::Either,
         None => Target::V4,
     }
 }
@@ -141,7 +142,7 @@ fn gso_part(py: Python<'_>, size: u16) -> PyResult<Part> {
             "UDP segmentation offload (UDP_SEGMENT) is not supported by this kernel",
         ));
     }
-    Ok(Part::new(libc::SOL_UDP, UDP_SEGMENT, &size.to_ne_bytes()))
+    Ok(Part::new(os::SOL_UDP, UDP_SEGMENT, &size.to_ne_bytes()))
 }
 
 /// The packet-info message(s) choosing `source` and/or `index` for a send to `target`.
@@ -169,8 +170,8 @@ fn pktinfo_parts(
     if v4 {
         let info = codec::pktinfo_v4(v4_source, index);
         out.push(Part::new(
-            libc::IPPROTO_IP,
-            libc::IP_PKTINFO,
+            os::IPPROTO_IP,
+            os::IP_PKTINFO,
             codec::as_bytes(&info),
         ));
     } else {
@@ -180,8 +181,8 @@ fn pktinfo_parts(
         };
         let info = codec::pktinfo_v6(src, index);
         out.push(Part::new(
-            libc::IPPROTO_IPV6,
-            libc::IPV6_PKTINFO,
+            os::IPPROTO_IPV6,
+            os::IPV6_PKTINFO,
             codec::as_bytes(&info),
         ));
     }
@@ -193,10 +194,10 @@ fn pktinfo_parts(
 fn tclass_parts(value: u8, target: Target, out: &mut Vec<Part>) {
     let int = i32::from(value).to_ne_bytes();
     if target != Target::V6 {
-        out.push(Part::new(libc::IPPROTO_IP, libc::IP_TOS, &int));
+        out.push(Part::new(os::IPPROTO_IP, os::IP_TOS, &int));
     }
     if target != Target::V4 {
-        out.push(Part::new(libc::IPPROTO_IPV6, libc::IPV6_TCLASS, &int));
+        out.push(Part::new(os::IPPROTO_IPV6, os::IPV6_TCLASS, &int));
     }
 }
 
@@ -224,29 +225,27 @@ fn meta_parts(
 fn check_raw(level: i32, msg_type: i32, data: &[u8]) -> PyResult<()> {
     let int = || codec::read::<i32>(data).filter(|_| data.len() == 4);
     let problem = match (level, msg_type) {
-        (libc::IPPROTO_IP, libc::IP_PKTINFO) if data.len() != 12 => {
+        (os::IPPROTO_IP, os::IP_PKTINFO) if data.len() != 12 => {
             "IP_PKTINFO data must be a 12-byte struct in_pktinfo"
         }
-        (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) if data.len() != 20 => {
+        (os::IPPROTO_IPV6, os::IPV6_PKTINFO) if data.len() != 20 => {
             "IPV6_PKTINFO data must be a 20-byte struct in6_pktinfo"
         }
-        (libc::IPPROTO_IP, libc::IP_TOS)
+        (os::IPPROTO_IP, os::IP_TOS)
             if data.len() != 1 && !int().is_some_and(|v| (0..=255).contains(&v)) =>
         {
             "IP_TOS data must be one byte or an int in range(0, 256)"
         }
-        (libc::IPPROTO_IPV6, libc::IPV6_TCLASS)
-            if !int().is_some_and(|v| (-1..=255).contains(&v)) =>
-        {
+        (os::IPPROTO_IPV6, os::IPV6_TCLASS) if !int().is_some_and(|v| (-1..=255).contains(&v)) => {
             "IPV6_TCLASS data must be an int in range(-1, 256)"
         }
-        (libc::SOL_UDP, UDP_SEGMENT) if data.len() != 2 || codec::read::<u16>(data) == Some(0) => {
+        (os::SOL_UDP, UDP_SEGMENT) if data.len() != 2 || codec::read::<u16>(data) == Some(0) => {
             "UDP_SEGMENT data must be a non-zero native u16"
         }
-        (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS)
-        | (libc::SOL_SOCKET, libc::SO_RXQ_OVFL)
-        | (libc::IPPROTO_IP, libc::IP_RECVERR)
-        | (libc::IPPROTO_IPV6, libc::IPV6_RECVERR) => {
+        (os::SOL_SOCKET, os::SCM_TIMESTAMPNS)
+        | (os::SOL_SOCKET, os::SO_RXQ_OVFL)
+        | (os::IPPROTO_IP, os::IP_RECVERR)
+        | (os::IPPROTO_IPV6, os::IPV6_RECVERR) => {
             "timestamps, drop counts and socket errors are receive-only control messages"
         }
         _ => return Ok(()),
@@ -287,8 +286,8 @@ fn parts(obj: &Bound<'_, PyAny>, target: Target, out: &mut Vec<Part>) -> PyResul
     if is_exact::<UnixFDMessage>(obj) {
         let m = obj.cast::<UnixFDMessage>()?;
         out.push(Part {
-            level: libc::SOL_SOCKET,
-            msg_type: libc::SCM_RIGHTS,
+            level: os::SOL_SOCKET,
+            msg_type: os::SCM_RIGHTS,
             data: Payload::Heap(m.get().payload()?),
         });
         return Ok(());
@@ -296,8 +295,8 @@ fn parts(obj: &Bound<'_, PyAny>, target: Target, out: &mut Vec<Part>) -> PyResul
     if is_exact::<UnixCredentialsMessage>(obj) {
         let m = obj.cast::<UnixCredentialsMessage>()?;
         out.push(Part::new(
-            libc::SOL_SOCKET,
-            libc::SCM_CREDENTIALS,
+            os::SOL_SOCKET,
+            os::SCM_CREDENTIALS,
             &m.get().payload(py),
         ));
         return Ok(());
@@ -434,7 +433,7 @@ struct Raw<'a> {
 fn walk(buf: &ControlBuf, len: usize) -> Vec<Raw<'_>> {
     buf.iter(len)
         .map(|cmsg| {
-            let fds = if (cmsg.level, cmsg.msg_type) == (libc::SOL_SOCKET, libc::SCM_RIGHTS) {
+            let fds = if (cmsg.level, cmsg.msg_type) == (os::SOL_SOCKET, os::SCM_RIGHTS) {
                 codec::take_fds(cmsg.data)
             } else {
                 Vec::new()
@@ -474,30 +473,30 @@ fn try_registered(
 fn builtin(py: Python<'_>, raw: Raw<'_>, name: Option<&SockAddr>) -> PyResult<Py<PyAny>> {
     let c = raw.cmsg;
     let obj = match (c.level, c.msg_type) {
-        (libc::SOL_SOCKET, libc::SCM_RIGHTS)
+        (os::SOL_SOCKET, os::SCM_RIGHTS)
             if c.data.len().is_multiple_of(std::mem::size_of::<i32>()) =>
         {
             Some(UnixFDMessage::create(py, raw.fds)?.into_any())
         }
-        (libc::SOL_SOCKET, libc::SCM_CREDENTIALS) => parse_ucred(c.data)
+        (os::SOL_SOCKET, os::SCM_CREDENTIALS) => parse_ucred(c.data)
             .map(|cred| UnixCredentialsMessage::create(py, &cred))
             .transpose()?
             .map(Bound::into_any),
-        (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) => codec::parse_timestamp(&c)
+        (os::SOL_SOCKET, os::SCM_TIMESTAMPNS) => codec::parse_timestamp(&c)
             .map(|ns| TimestampMessage::create(py, ns))
             .transpose()?
             .map(Bound::into_any),
-        (libc::SOL_SOCKET, libc::SO_RXQ_OVFL) => codec::parse_drop_count(&c)
+        (os::SOL_SOCKET, os::SO_RXQ_OVFL) => codec::parse_drop_count(&c)
             .map(|n| DropCountMessage::create(py, n))
             .transpose()?
             .map(Bound::into_any),
-        (libc::SOL_UDP, UDP_GRO) | (libc::SOL_UDP, UDP_SEGMENT) => codec::parse_segment_size(&c)
+        (os::SOL_UDP, UDP_GRO) | (os::SOL_UDP, UDP_SEGMENT) => codec::parse_segment_size(&c)
             .map(|s| UdpSegmentMessage::create(py, s))
             .transpose()?
             .map(Bound::into_any),
-        (libc::IPPROTO_IP, libc::IP_PKTINFO) | (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
-            let v6 = c.level == libc::IPPROTO_IPV6;
-            let spec_dst = codec::read::<libc::in_pktinfo>(c.data)
+        (os::IPPROTO_IP, os::IP_PKTINFO) | (os::IPPROTO_IPV6, os::IPV6_PKTINFO) => {
+            let v6 = c.level == os::IPPROTO_IPV6;
+            let spec_dst = codec::read::<os::in_pktinfo>(c.data)
                 .filter(|_| !v6)
                 .map(|p| IpAddr::from(p.ipi_spec_dst.s_addr.to_ne_bytes()));
             codec::parse_pktinfo(&c)
@@ -505,13 +504,13 @@ fn builtin(py: Python<'_>, raw: Raw<'_>, name: Option<&SockAddr>) -> PyResult<Py
                 .transpose()?
                 .map(Bound::into_any)
         }
-        (libc::IPPROTO_IP, libc::IP_TOS) | (libc::IPPROTO_IPV6, libc::IPV6_TCLASS) => {
+        (os::IPPROTO_IP, os::IP_TOS) | (os::IPPROTO_IPV6, os::IPV6_TCLASS) => {
             codec::parse_tclass(&c)
-                .map(|v| TrafficClassMessage::create(py, v, c.level == libc::IPPROTO_IPV6))
+                .map(|v| TrafficClassMessage::create(py, v, c.level == os::IPPROTO_IPV6))
                 .transpose()?
                 .map(Bound::into_any)
         }
-        (libc::IPPROTO_IP, libc::IP_RECVERR) | (libc::IPPROTO_IPV6, libc::IPV6_RECVERR) => {
+        (os::IPPROTO_IP, os::IP_RECVERR) | (os::IPPROTO_IPV6, os::IPV6_RECVERR) => {
             codec::parse_extended_error(&c)
                 .map(|ee| SocketErrorMessage::create(py, ee, name.cloned()))
                 .transpose()?

@@ -1,5 +1,5 @@
 //! `Credentials` (GIO's `GCredentials`, the Linux `struct ucred` flavour) and
-//! `Socket.get_credentials()` (SO_PEERCRED; `getpeereid`/LOCAL_PEERPID on the BSDs and macOS).
+//! `Socket.get_credentials()` (SO_PEERCRED).
 //!
 //! Other modules build credentials from a kernel `ucred` with [`Credentials::from_ucred`]
 //! (SCM_CREDENTIALS control messages, `UnixConnection.receive_credentials`) and read it back
@@ -16,22 +16,13 @@ use pyo3::prelude::*;
 use crate::error::{self, Code};
 use crate::socket::Socket;
 use crate::sys::creds::{self, Ids};
+use crate::sys::os;
 
 /// `(uid_t) -1` / `(gid_t) -1`: "no data" in a `ucred`.
 const NO_ID: u32 = u32::MAX;
 
-/// GIO's `GCredentialsType` of this platform's native credentials (`set_native`/`get_native`).
-#[cfg(any(target_os = "linux", target_os = "android"))]
-const NATIVE_TYPE: i32 = 1; // G_CREDENTIALS_TYPE_LINUX_UCRED
-#[cfg(any(target_os = "macos", target_os = "ios"))]
-const NATIVE_TYPE: i32 = 6; // G_CREDENTIALS_TYPE_APPLE_XUCRED
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "macos",
-    target_os = "ios"
-)))]
-const NATIVE_TYPE: i32 = 0; // G_CREDENTIALS_TYPE_INVALID: no native struct offered here
+/// GIO's `GCredentialsType` of Linux's native credentials, `G_CREDENTIALS_TYPE_LINUX_UCRED`.
+const NATIVE_TYPE: i32 = 1;
 
 /// Size of the native form `set_native`/`get_native` exchange: `struct ucred` (pid, uid, gid).
 const NATIVE_SIZE: usize = 12;
@@ -58,16 +49,14 @@ impl Credentials {
     }
 
     /// Credentials from a kernel `struct ucred` (SO_PEERCRED, SCM_CREDENTIALS).
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    pub fn from_ucred(cred: &libc::ucred) -> Credentials {
+    pub fn from_ucred(cred: &os::ucred) -> Credentials {
         Credentials::from_parts(cred.pid, cred.uid, cred.gid)
     }
 
     /// The credentials as a kernel `struct ucred` (to send as SCM_CREDENTIALS).
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    pub fn ucred(&self) -> libc::ucred {
+    pub fn ucred(&self) -> os::ucred {
         let (pid, uid, gid) = self.ids();
-        libc::ucred { pid, uid, gid }
+        os::ucred { pid, uid, gid }
     }
 
     fn lock(&self) -> MutexGuard<'_, Ids> {
@@ -97,16 +86,9 @@ impl Credentials {
 
     /// GIO's `linux_ucred_check_valid`: SO_PEERCRED on a TCP socket yields pid 0, uid/gid -1;
     /// SO_PASSCRED without a sender's credentials yields pid 0 and the overflow ids.
-    #[cfg(any(target_os = "linux", target_os = "android"))]
     fn valid(&self) -> bool {
         let (pid, uid, gid) = self.ids();
         !(pid == 0 || uid == NO_ID || gid == NO_ID)
-    }
-
-    /// Elsewhere the native structures have no "invalid" marker beyond missing ids.
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    fn valid(&self) -> bool {
-        self.raw_uid() != NO_ID
     }
 
     fn check_valid(&self, py: Python<'_>) -> PyResult<()> {
@@ -121,19 +103,14 @@ impl Credentials {
         }
     }
 
+    /// GIO's name of the native credentials type.
     fn native_name() -> &'static str {
-        if cfg!(any(target_os = "linux", target_os = "android")) {
-            "linux-ucred"
-        } else if cfg!(any(target_os = "macos", target_os = "ios")) {
-            "apple-xucred"
-        } else {
-            "peereid"
-        }
+        "linux-ucred"
     }
 
     /// NOT_SUPPORTED unless `native_type` is this platform's `GCredentialsType`.
     fn check_native_type(py: Python<'_>, native_type: i32) -> PyResult<()> {
-        if native_type == NATIVE_TYPE && NATIVE_TYPE != 0 {
+        if native_type == NATIVE_TYPE {
             return Ok(());
         }
         Err(error::error(
@@ -292,13 +269,6 @@ impl Socket {
     /// credentials whose getters raise INVALID_DATA, as GIO.
     fn get_credentials(&self, py: Python<'_>) -> PyResult<Credentials> {
         let guard = self.enter(py)?;
-        if !creds::PEER_SUPPORTED {
-            return Err(error::error(
-                py,
-                Code::NotSupported,
-                "Unable to read socket credentials: not supported on this OS",
-            ));
-        }
         let (pid, uid, gid) = creds::peer(guard.fd)
             .map_err(|e| error::os_error(py, e, "Unable to read socket credentials"))?;
         Ok(Credentials::from_parts(pid, uid, gid))

@@ -205,8 +205,9 @@ impl Socket {
         F: FnMut(RawFd) -> Result<T, i32> + Send,
         T: Send,
     {
-        // GIO checks the socket before the Cancellable: a closed socket is CLOSED.
+        // GIO's order: the socket (CLOSED), a GLib source's timeout, then the Cancellable.
         let guard = self.enter(py)?;
+        self.check_timed_out(py)?;
         cancellable::check(py, cancellable)?;
         let mut waiter: Option<Waiter<'_>> = None;
         loop {

@@ -270,9 +270,6 @@ pub fn timed_out(py: Python<'_>) -> PyErr {
     error(py, Code::TimedOut, "Socket I/O timed out")
 }
 
-/// The last OS error number.
-pub use crate::sys::last_errno;
-
 /// `_io_error_from_errno(errno) -> IOErrorEnum`: GLib's `g_io_error_from_errno`, exposed
 /// (privately) so tests can compare the mapping with the real GIO.
 #[pyfunction]

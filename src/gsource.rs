@@ -1,8 +1,8 @@
 //! `Socket.create_source()`: a `GLib.Source` for GLib main loops. The source itself is
-//! Python (`giosocket/_gsource.py`, a PyGObject `GLib.Source` subclass), imported on first use;
-//! without PyGObject the call raises NOT_SUPPORTED.
+//! Python (`giosocket/_gsource.py`, a PyGObject `GLib.Source` subclass) whose builder
+//! `_giosocket._init` received at import; without PyGObject the call raises NOT_SUPPORTED.
 
-use pyo3::exceptions::{PyImportError, PyValueError};
+use pyo3::exceptions::{PyImportError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 
@@ -11,6 +11,11 @@ use crate::error::{self, Code};
 use crate::socket::Socket;
 
 static CREATE_SOURCE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// Remember the source builder (called once by `_init`).
+pub fn init(py: Python<'_>, create: &Bound<'_, PyAny>) {
+    let _ = CREATE_SOURCE.set(py, create.clone().unbind());
+}
 
 #[pymethods]
 impl Socket {
@@ -35,8 +40,11 @@ impl Socket {
         }
         // A closed socket is CLOSED, as GIO's check_socket (which would return a dead source).
         drop(slf.get().enter(py)?);
-        let create = CREATE_SOURCE.import(py, "giosocket._gsource", "create_source")?;
+        let create = CREATE_SOURCE
+            .get(py)
+            .ok_or_else(|| PyRuntimeError::new_err("giosocket was not initialised"))?;
         create
+            .bind(py)
             .call1((slf, condition, cancellable, timeout_us))
             .map_err(|err| {
                 if err.is_instance_of::<PyImportError>(py) {
@@ -53,5 +61,15 @@ impl Socket {
                     err
                 }
             })
+    }
+}
+
+#[pymethods]
+impl Socket {
+    /// A GLib source of this socket timed out (`_gsource.py`): the next I/O call raises
+    /// TIMED_OUT once (GIO's `socket->priv->timed_out`).
+    fn _mark_timed_out(&self) {
+        self.timed_out
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }

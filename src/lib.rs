@@ -16,8 +16,8 @@ mod engine;
 mod enum_arg;
 mod enums;
 mod error;
-mod gsource;
 mod finalize;
+mod gsource;
 mod io;
 mod lifecycle;
 mod messages;
@@ -33,10 +33,11 @@ use pyo3::types::{PyDict, PyType};
 
 /// `_init(...)`: the Python pieces the crate needs, handed over once by
 /// `giosocket/__init__.py` (the native module never imports its own package):
-/// the error classes and `IOErrorEnum` members, the enum classes, the connection factory
-/// and a loader for `giosocket.aio` (imported when a coroutine is first made).
+/// the error classes and `IOErrorEnum` members, the enum classes, the connection factory,
+/// a loader for `giosocket.aio` (imported when a coroutine is first made) and the
+/// `create_source` builder (which imports PyGObject only when first called).
 #[pyfunction]
-#[pyo3(name = "_init", signature = (*, error, error_classes, broken_pipe, codes, enums, create_connection, load_aio))]
+#[pyo3(name = "_init", signature = (*, error, error_classes, broken_pipe, codes, enums, create_connection, load_aio, create_source))]
 #[allow(clippy::too_many_arguments)]
 fn init(
     py: Python<'_>,
@@ -47,11 +48,13 @@ fn init(
     enums: &Bound<'_, PyDict>,
     create_connection: &Bound<'_, PyAny>,
     load_aio: &Bound<'_, PyAny>,
+    create_source: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
     error::init(py, error, error_classes, broken_pipe, codes)?;
     enums::init(py, enums)?;
     connection::init(py, create_connection);
     aio::init(py, load_aio);
+    gsource::init(py, create_source);
     Ok(())
 }
 

@@ -10,29 +10,16 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
-use socket2::{SockAddr, SockAddrStorage};
+use socket2::SockAddr;
 
 use crate::address::{ip_from_py, sockaddr_from_py, sockaddr_to_py};
 use crate::cmsg::{self, ControlBuf, SendMeta};
 use crate::control::ip::{inet_address, tclass_value};
 use crate::io::message::recv_msghdr;
 use crate::sys::cmsg::{RecvMeta, METADATA_SPACE};
+use crate::sys::mmsg::NameBuf;
+use crate::sys::os;
 use crate::vectors::{InVecs, OutVecs};
-
-/// A `SockAddr` from `len` raw bytes of a received `sockaddr_storage`.
-pub fn sockaddr_from_raw(raw: &libc::sockaddr_storage, len: libc::socklen_t) -> SockAddr {
-    let mut storage = SockAddrStorage::zeroed();
-    let len = (len as usize).min(std::mem::size_of::<libc::sockaddr_storage>());
-    // SAFETY: both are `sockaddr_storage`-sized plain data; we copy at most that many bytes.
-    unsafe {
-        std::ptr::copy_nonoverlapping(
-            (raw as *const libc::sockaddr_storage).cast::<u8>(),
-            (&mut storage as *mut SockAddrStorage).cast::<u8>(),
-            len,
-        );
-        SockAddr::new(storage, len as libc::socklen_t)
-    }
-}
 
 /// One datagram to send with `Socket.send_messages` (GIO's `GOutputMessage`):
 /// `OutputMessage(address=None, vectors=(), control_messages=None, *, segment_size=0,
@@ -272,8 +259,8 @@ impl OutputMessage {
 pub struct InputMessage {
     vectors_obj: Py<PyAny>,
     pub(crate) vecs: InVecs,
-    pub(crate) name: libc::sockaddr_storage,
-    pub(crate) namelen: libc::socklen_t,
+    pub(crate) name: NameBuf,
+    pub(crate) namelen: os::socklen_t,
     pub(crate) control: ControlBuf,
     want_control: bool,
     pub(crate) bytes_received: usize,
@@ -281,19 +268,14 @@ pub struct InputMessage {
     pub(crate) control_messages: Vec<Py<PyAny>>,
     meta: RecvMeta,
     cache: Option<(Vec<u8>, Py<PyAny>)>,
+    destination_cache: Option<(std::net::IpAddr, Py<PyAny>)>,
 }
-
-// SAFETY: `sockaddr_storage` and the control buffer are plain data owned by the message;
-// `InVecs` is Send + Sync (see there); pyo3's borrow flag serialises mutation.
-unsafe impl Send for InputMessage {}
-// SAFETY: as above.
-unsafe impl Sync for InputMessage {}
 
 impl InputMessage {
     /// The receiving `msghdr` for this message. The control buffer is always handed to the
     /// kernel on IP sockets (`inet`), where it can only carry metadata; elsewhere only when
     /// control messages are wanted, so descriptors are never received unasked.
-    pub(crate) fn recv_hdr(&mut self, inet: bool) -> libc::msghdr {
+    pub(crate) fn recv_hdr(&mut self, inet: bool) -> os::msghdr {
         let mut hdr = recv_msghdr(&mut self.name, self.vecs.iov(), &mut self.control);
         if !self.want_control && !inet {
             hdr.msg_control = std::ptr::null_mut();
@@ -308,12 +290,12 @@ impl InputMessage {
         py: Python<'_>,
         bytes: usize,
         flags: i32,
-        namelen: libc::socklen_t,
+        namelen: os::socklen_t,
         controllen: usize,
     ) -> PyResult<()> {
         self.bytes_received = bytes;
         // The kernel echoes MSG_CMSG_CLOEXEC (an input flag) into msg_flags: hide it.
-        self.flags = flags & !libc::MSG_CMSG_CLOEXEC;
+        self.flags = flags & !os::MSG_CMSG_CLOEXEC;
         self.namelen = namelen;
         if controllen == 0 {
             self.meta = RecvMeta::NONE;
@@ -355,8 +337,7 @@ impl InputMessage {
         Ok(InputMessage {
             vectors_obj: vectors.clone().unbind(),
             vecs,
-            // SAFETY: all-zero is a valid sockaddr_storage.
-            name: unsafe { std::mem::zeroed() },
+            name: NameBuf::new(),
             namelen: 0,
             control: if want_control_messages {
                 // As asked: a control buffer too small for what arrives sets MSG_CTRUNC.
@@ -370,6 +351,7 @@ impl InputMessage {
             control_messages: Vec::new(),
             meta: RecvMeta::NONE,
             cache: None,
+            destination_cache: None,
         })
     }
 
@@ -385,20 +367,13 @@ impl InputMessage {
         if self.namelen == 0 {
             return Ok(None);
         }
-        let len = (self.namelen as usize).min(std::mem::size_of::<libc::sockaddr_storage>());
-        // SAFETY: `name` is plain data of sockaddr_storage size; `len` is within it.
-        let raw = unsafe {
-            std::slice::from_raw_parts(
-                (&self.name as *const libc::sockaddr_storage).cast::<u8>(),
-                len,
-            )
-        };
+        let raw = self.name.bytes(self.namelen);
         if let Some((bytes, obj)) = &self.cache {
             if bytes.as_slice() == raw {
                 return Ok(Some(obj.clone_ref(py)));
             }
         }
-        let addr = sockaddr_from_raw(&self.name, self.namelen);
+        let addr = self.name.to_sockaddr(self.namelen);
         let obj = sockaddr_to_py(py, &addr)?;
         if let Some(o) = &obj {
             self.cache = Some((raw.to_vec(), o.clone_ref(py)));
@@ -429,11 +404,19 @@ impl InputMessage {
 
     /// The address the last datagram was sent to (None unless packet info is on).
     #[getter(destination)]
-    fn prop_destination(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        self.meta
-            .destination
-            .map(|ip| inet_address(py, ip))
-            .transpose()
+    fn prop_destination(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        let Some(ip) = self.meta.destination else {
+            return Ok(None);
+        };
+        // A server mostly hears on one address: reuse the object while it does not change.
+        if let Some((cached, obj)) = &self.destination_cache {
+            if *cached == ip {
+                return Ok(Some(obj.clone_ref(py)));
+            }
+        }
+        let obj = inet_address(py, ip)?;
+        self.destination_cache = Some((ip, obj.clone_ref(py)));
+        Ok(Some(obj))
     }
 
     /// Index of the interface the last datagram arrived on (0 unless packet info is on).
@@ -476,12 +459,16 @@ impl InputMessage {
         if let Some((_, addr)) = &self.cache {
             visit.call(addr)?;
         }
+        if let Some((_, addr)) = &self.destination_cache {
+            visit.call(addr)?;
+        }
         Ok(())
     }
 
     fn __clear__(&mut self) {
         self.control_messages.clear();
         self.cache = None;
+        self.destination_cache = None;
         // The held buffers stay valid: `vecs` keeps its own references.
         self.vectors_obj = Python::attach(|py| py.None());
     }
@@ -498,20 +485,20 @@ impl InputMessage {
 
 /// The Linux `MSG_*` flags that matter for message calls, exported as `giosocket.MSG_*`.
 pub const MSG_FLAGS: &[(&str, i32)] = &[
-    ("MSG_OOB", libc::MSG_OOB),
-    ("MSG_PEEK", libc::MSG_PEEK),
-    ("MSG_DONTROUTE", libc::MSG_DONTROUTE),
-    ("MSG_CTRUNC", libc::MSG_CTRUNC),
-    ("MSG_TRUNC", libc::MSG_TRUNC),
-    ("MSG_DONTWAIT", libc::MSG_DONTWAIT),
-    ("MSG_EOR", libc::MSG_EOR),
-    ("MSG_WAITALL", libc::MSG_WAITALL),
-    ("MSG_CONFIRM", libc::MSG_CONFIRM),
-    ("MSG_ERRQUEUE", libc::MSG_ERRQUEUE),
-    ("MSG_NOSIGNAL", libc::MSG_NOSIGNAL),
-    ("MSG_MORE", libc::MSG_MORE),
-    ("MSG_WAITFORONE", libc::MSG_WAITFORONE),
-    ("MSG_CMSG_CLOEXEC", libc::MSG_CMSG_CLOEXEC),
+    ("MSG_OOB", os::MSG_OOB),
+    ("MSG_PEEK", os::MSG_PEEK),
+    ("MSG_DONTROUTE", os::MSG_DONTROUTE),
+    ("MSG_CTRUNC", os::MSG_CTRUNC),
+    ("MSG_TRUNC", os::MSG_TRUNC),
+    ("MSG_DONTWAIT", os::MSG_DONTWAIT),
+    ("MSG_EOR", os::MSG_EOR),
+    ("MSG_WAITALL", os::MSG_WAITALL),
+    ("MSG_CONFIRM", os::MSG_CONFIRM),
+    ("MSG_ERRQUEUE", os::MSG_ERRQUEUE),
+    ("MSG_NOSIGNAL", os::MSG_NOSIGNAL),
+    ("MSG_MORE", os::MSG_MORE),
+    ("MSG_WAITFORONE", os::MSG_WAITFORONE),
+    ("MSG_CMSG_CLOEXEC", os::MSG_CMSG_CLOEXEC),
 ];
 
 /// Add the `MSG_*` constants to the module.

@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use crate::error::{self, Code};
 use crate::socket::{Socket, TYPE_DATAGRAM};
 use crate::sys;
+use crate::sys::os;
 
 /// One switch: the socket option for each family, and its name in errors.
 struct Switch {
@@ -19,39 +20,39 @@ struct Switch {
 
 const PACKET_INFO: Switch = Switch {
     what: "packet info (IP_PKTINFO / IPV6_RECVPKTINFO)",
-    v4: (libc::IPPROTO_IP, libc::IP_PKTINFO),
-    v6: (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO),
+    v4: (os::IPPROTO_IP, os::IP_PKTINFO),
+    v6: (os::IPPROTO_IPV6, os::IPV6_RECVPKTINFO),
 };
 
 const TRAFFIC_CLASS: Switch = Switch {
     what: "traffic class (IP_RECVTOS / IPV6_RECVTCLASS)",
-    v4: (libc::IPPROTO_IP, libc::IP_RECVTOS),
-    v6: (libc::IPPROTO_IPV6, libc::IPV6_RECVTCLASS),
+    v4: (os::IPPROTO_IP, os::IP_RECVTOS),
+    v6: (os::IPPROTO_IPV6, os::IPV6_RECVTCLASS),
 };
 
 const TIMESTAMPS: Switch = Switch {
     what: "receive timestamps (SO_TIMESTAMPNS)",
-    v4: (libc::SOL_SOCKET, libc::SO_TIMESTAMPNS),
-    v6: (libc::SOL_SOCKET, libc::SO_TIMESTAMPNS),
+    v4: (os::SOL_SOCKET, os::SO_TIMESTAMPNS),
+    v6: (os::SOL_SOCKET, os::SO_TIMESTAMPNS),
 };
 
 const DROP_COUNT: Switch = Switch {
     what: "drop counts (SO_RXQ_OVFL)",
-    v4: (libc::SOL_SOCKET, libc::SO_RXQ_OVFL),
-    v6: (libc::SOL_SOCKET, libc::SO_RXQ_OVFL),
+    v4: (os::SOL_SOCKET, os::SO_RXQ_OVFL),
+    v6: (os::SOL_SOCKET, os::SO_RXQ_OVFL),
 };
 
 const ERRORS: Switch = Switch {
     what: "the error queue (IP_RECVERR / IPV6_RECVERR)",
-    v4: (libc::IPPROTO_IP, libc::IP_RECVERR),
-    v6: (libc::IPPROTO_IPV6, libc::IPV6_RECVERR),
+    v4: (os::IPPROTO_IP, os::IP_RECVERR),
+    v6: (os::IPPROTO_IPV6, os::IPV6_RECVERR),
 };
 
 impl Socket {
     /// Turn `switch` on or off for this socket's family.
     fn set_switch(&self, py: Python<'_>, switch: &Switch, enabled: bool) -> PyResult<bool> {
         let guard = self.enter(py)?;
-        let inet = matches!(self.family, libc::AF_INET | libc::AF_INET6);
+        let inet = matches!(self.family, os::AF_INET | os::AF_INET6);
         if !inet || self.stype != TYPE_DATAGRAM {
             return Err(error::error(
                 py,
@@ -64,15 +65,15 @@ impl Socket {
         }
         let value = i32::from(enabled);
         let context = format!("Unable to set {}", switch.what);
-        let (level, name) = if self.family == libc::AF_INET6 {
+        let (level, name) = if self.family == os::AF_INET6 {
             switch.v6
         } else {
             switch.v4
         };
         sys::setsockopt_int(guard.fd, level, name, value)
             .map_err(|e| error::os_error(py, e, &context))?;
-        if self.family == libc::AF_INET6 && switch.v4 != switch.v6 {
-            let v6_only = sys::getsockopt_int(guard.fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY);
+        if self.family == os::AF_INET6 && switch.v4 != switch.v6 {
+            let v6_only = sys::getsockopt_int(guard.fd, os::IPPROTO_IPV6, os::IPV6_V6ONLY);
             if v6_only == Ok(0) {
                 // v4-mapped traffic on a dual-stack socket takes the IPv4 option.
                 sys::setsockopt_int(guard.fd, switch.v4.0, switch.v4.1, value)

@@ -16,6 +16,7 @@ use crate::options::socket_properties;
 use crate::socket::{Socket, TYPE_DATAGRAM};
 use crate::sys;
 use crate::sys::multicast as mc;
+use crate::sys::os;
 
 /// `IFNAMSIZ`: interface names are shorter than this (NUL included).
 const IFNAMSIZ: usize = 16;
@@ -90,7 +91,7 @@ impl Socket {
     /// Check the socket can carry IP-level options (IPv4 or IPv6).
     fn require_inet(&self, py: Python<'_>, what: &str) -> PyResult<()> {
         match self.family {
-            libc::AF_INET | libc::AF_INET6 => Ok(()),
+            os::AF_INET | os::AF_INET6 => Ok(()),
             _ => Err(error::error(
                 py,
                 Code::NotSupported,
@@ -107,7 +108,7 @@ impl Socket {
         if self.stype != TYPE_DATAGRAM {
             return Err(req.fail(py, Code::NotSupported, "multicast needs a datagram socket"));
         }
-        if self.family != libc::AF_INET && self.family != libc::AF_INET6 {
+        if self.family != os::AF_INET && self.family != os::AF_INET6 {
             return Err(req.fail(py, Code::NotSupported, "Unsupported socket family"));
         }
         if !req.group.is_multicast() {
@@ -177,20 +178,20 @@ struct IpOption {
 
 const TTL: IpOption = IpOption {
     what: "unicast ttl",
-    v4: libc::IP_TTL,
-    v6: libc::IPV6_UNICAST_HOPS,
+    v4: os::IP_TTL,
+    v6: os::IPV6_UNICAST_HOPS,
 };
 
 const MULTICAST_TTL: IpOption = IpOption {
     what: "multicast ttl",
-    v4: libc::IP_MULTICAST_TTL,
-    v6: libc::IPV6_MULTICAST_HOPS,
+    v4: os::IP_MULTICAST_TTL,
+    v6: os::IPV6_MULTICAST_HOPS,
 };
 
 const MULTICAST_LOOPBACK: IpOption = IpOption {
     what: "multicast loopback",
-    v4: libc::IP_MULTICAST_LOOP,
-    v6: libc::IPV6_MULTICAST_LOOP,
+    v4: os::IP_MULTICAST_LOOP,
+    v6: os::IPV6_MULTICAST_LOOP,
 };
 
 impl Socket {
@@ -199,10 +200,10 @@ impl Socket {
         let IpOption { what, v4, v6 } = *option;
         self.require_inet(py, what)?;
         let guard = self.enter(py)?;
-        let result = if self.family == libc::AF_INET {
-            sys::getsockopt_int(guard.fd, libc::IPPROTO_IP, v4)
+        let result = if self.family == os::AF_INET {
+            sys::getsockopt_int(guard.fd, os::IPPROTO_IP, v4)
         } else {
-            sys::getsockopt_int(guard.fd, libc::IPPROTO_IPV6, v6)
+            sys::getsockopt_int(guard.fd, os::IPPROTO_IPV6, v6)
         };
         result.map_err(|e| error::os_error(py, e, &format!("error getting {what}")))
     }
@@ -212,11 +213,11 @@ impl Socket {
         let IpOption { what, v4, v6 } = *option;
         self.require_inet(py, what)?;
         let guard = self.enter(py)?;
-        let result = if self.family == libc::AF_INET {
-            sys::setsockopt_int(guard.fd, libc::IPPROTO_IP, v4, value)
+        let result = if self.family == os::AF_INET {
+            sys::setsockopt_int(guard.fd, os::IPPROTO_IP, v4, value)
         } else {
-            let _ = sys::setsockopt_int(guard.fd, libc::IPPROTO_IP, v4, value);
-            sys::setsockopt_int(guard.fd, libc::IPPROTO_IPV6, v6, value)
+            let _ = sys::setsockopt_int(guard.fd, os::IPPROTO_IP, v4, value);
+            sys::setsockopt_int(guard.fd, os::IPPROTO_IPV6, v6, value)
         };
         result.map_err(|e| error::os_error(py, e, &format!("error setting {what}")))
     }
@@ -310,7 +311,7 @@ impl Socket {
     /// SO_BROADCAST: whether datagrams may be sent to broadcast addresses.
     fn get_broadcast(&self, py: Python<'_>) -> PyResult<bool> {
         let guard = self.enter(py)?;
-        sys::getsockopt_int(guard.fd, libc::SOL_SOCKET, libc::SO_BROADCAST)
+        sys::getsockopt_int(guard.fd, os::SOL_SOCKET, os::SO_BROADCAST)
             .map(|v| v != 0)
             .map_err(|e| error::os_error(py, e, "error getting broadcast"))
     }
@@ -318,13 +319,8 @@ impl Socket {
     /// Set SO_BROADCAST.
     fn set_broadcast(&self, py: Python<'_>, broadcast: bool) -> PyResult<()> {
         let guard = self.enter(py)?;
-        sys::setsockopt_int(
-            guard.fd,
-            libc::SOL_SOCKET,
-            libc::SO_BROADCAST,
-            broadcast as i32,
-        )
-        .map_err(|e| error::os_error(py, e, "error setting broadcast"))
+        sys::setsockopt_int(guard.fd, os::SOL_SOCKET, os::SO_BROADCAST, broadcast as i32)
+            .map_err(|e| error::os_error(py, e, "error setting broadcast"))
     }
 }
 

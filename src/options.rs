@@ -13,6 +13,7 @@ use crate::enums::{self, Kind};
 use crate::error::{self, Code};
 use crate::socket::Socket;
 use crate::sys;
+use crate::sys::os;
 
 #[pymethods]
 impl Socket {
@@ -90,7 +91,7 @@ impl Socket {
     /// as GIO (whose `g_return_if_fail (!listening)` keeps the value).
     fn set_listen_backlog(&self, _py: Python<'_>, backlog: i32) -> PyResult<()> {
         let listening = self.fd.enter().is_some_and(|guard| {
-            sys::getsockopt_int(guard.fd, libc::SOL_SOCKET, libc::SO_ACCEPTCONN) == Ok(1)
+            sys::getsockopt_int(guard.fd, os::SOL_SOCKET, os::SO_ACCEPTCONN) == Ok(1)
         });
         if !listening {
             self.listen_backlog.store(backlog, Relaxed);

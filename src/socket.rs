@@ -26,9 +26,6 @@ pub const TYPE_DATAGRAM: i32 = 2;
 /// GIO socket types.
 pub const TYPE_SEQPACKET: i32 = 3;
 
-/// Buffers at least this large are copied with the GIL released.
-pub const DETACH_ABOVE: usize = 64 * 1024;
-
 /// GIO's `GSocket`: the OS fd is always non-blocking and close-on-exec; blocking mode is
 /// emulated by the wait engine. Safe to share between threads.
 #[pyclass(frozen, module = "giosocket", skip_from_py_object)]
@@ -46,6 +43,9 @@ pub struct Socket {
     /// The address given to the last `connect` (GIO keeps it as the remote address, even
     /// while the connect is pending); cleared when the connect fails or the socket closes.
     pub(crate) remote: Mutex<Option<SockAddr>>,
+    /// A GLib source of this socket timed out (`create_source`): the next I/O call raises
+    /// TIMED_OUT once, as GIO's `check_timeout`.
+    pub(crate) timed_out: AtomicBool,
     /// The asyncio loop registration while the socket is used from a loop (see `aio.rs`).
     pub(crate) aio: Mutex<Option<Py<PyAny>>>,
 }
@@ -78,6 +78,7 @@ impl Socket {
         Socket {
             fd: Arc::new(SocketFd::new(fd)),
             aio: Mutex::new(None),
+            timed_out: AtomicBool::new(false),
             family,
             stype,
             protocol: AtomicI32::new(protocol),
@@ -191,9 +192,19 @@ impl Socket {
         self.connected_write.store(value, Relaxed);
     }
 
+    /// GIO's `check_timeout`: TIMED_OUT once after a `create_source` timeout.
+    #[inline]
+    pub(crate) fn check_timed_out(&self, py: Python<'_>) -> PyResult<()> {
+        if self.timed_out.load(Relaxed) && self.timed_out.swap(false, Relaxed) {
+            return Err(error::timed_out(py));
+        }
+        Ok(())
+    }
+
     /// Finish a pending connect: the socket's SO_ERROR as a Python error, else connected.
     pub(crate) fn check_connect(&self, py: Python<'_>) -> PyResult<bool> {
         let guard = self.enter(py)?;
+        self.check_timed_out(py)?;
         let value = sys::getsockopt_int(guard.fd, sys::SOL_SOCKET, sys::SO_ERROR)
             .map_err(|e| error::os_error(py, e, "Unable to get pending error"))?;
         if value != 0 {
@@ -382,7 +393,7 @@ impl Socket {
     ) -> PyResult<bool> {
         let addr: SockAddr = sockaddr_from_py(address)?;
         let cancel = cancellable::from_arg(&cancellable);
-        match self.start_connect(py, addr, self.default_budget(), cancel)? {
+        match self.start_connect(py, addr, cancel)? {
             Connect::Done => Ok(true),
             Connect::InProgress => self.finish_connect(py, self.default_budget(), cancel),
             Connect::WouldBlock => Err(error::os_error(py, errno::EAGAIN, "")),
@@ -507,7 +518,7 @@ pub(crate) enum Connect {
     Done,
     /// Connecting in the background: wait for OUT, then read SO_ERROR.
     InProgress,
-    /// EAGAIN (a full UNIX listen backlog) in a non-blocking budget: try again later.
+    /// EAGAIN (a full UNIX listen backlog): WOULD_BLOCK, or try again when writable (asyncio).
     WouldBlock,
 }
 
@@ -545,14 +556,16 @@ impl Socket {
 
     /// Issue `connect(2)` once (GIO remembers `addr` as the remote address first). EINTR
     /// means the connect goes on in the background (CPython's `internal_connect`: issuing
-    /// it again would fail with EALREADY); EAGAIN waits within `budget` and retries.
+    /// it again would fail with EALREADY). EAGAIN (a full UNIX listen backlog) is reported,
+    /// never waited for: GIO's blocking connect fails with WOULD_BLOCK there, and only the
+    /// asyncio path retries it.
     pub(crate) fn start_connect(
         &self,
         py: Python<'_>,
         addr: SockAddr,
-        budget: Budget,
         cancellable: Option<&Cancellable>,
     ) -> PyResult<Connect> {
+        let budget = Budget::NonBlocking;
         let result =
             self.io_value(
                 py,

@@ -10,23 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyList, PyMemoryView, PyTuple};
 
 use crate::buffer::{ReadBuf, WriteBuf};
-
-/// A value holding raw pointers that only ever point into memory kept alive by its owner
-/// (held buffer exports, boxed storage); it may cross `Python::detach`.
-pub struct Unshared<T>(pub T);
-// SAFETY: the pointers inside point to memory owned by the same object or by exports it
-// holds; it is used by one call at a time (guarded by pyo3's borrow flag or by the calling
-// frame), so moving or sharing it between threads cannot create a data race on our side.
-unsafe impl<T> Send for Unshared<T> {}
-// SAFETY: see `Send`; shared access only reads the pointers.
-unsafe impl<T> Sync for Unshared<T> {}
-
-impl<T: Copy> Unshared<T> {
-    /// The value (a method, so closures capture the whole wrapper, not the field).
-    pub fn get(&self) -> T {
-        self.0
-    }
-}
+use crate::sys::os;
 
 /// A buffer to gather from when sending (GIO's `GOutputVector`). Holds the buffer's export
 /// for its lifetime, so the memory is neither copied nor moved.
@@ -113,15 +97,15 @@ impl<T> HeldList<T> {
 /// iovecs: the first few inline, all on the heap once there are more. Inline storage means
 /// the owner must stay in place while a `msghdr` points at it.
 struct IovList {
-    inline: [libc::iovec; INLINE],
+    inline: [os::iovec; INLINE],
     len: usize,
-    spill: Vec<libc::iovec>,
+    spill: Vec<os::iovec>,
 }
 
 impl IovList {
     fn new() -> Self {
         IovList {
-            inline: [libc::iovec {
+            inline: [os::iovec {
                 iov_base: std::ptr::null_mut(),
                 iov_len: 0,
             }; INLINE],
@@ -130,7 +114,7 @@ impl IovList {
         }
     }
 
-    fn push(&mut self, iov: libc::iovec) {
+    fn push(&mut self, iov: os::iovec) {
         if self.spill.is_empty() && self.len < INLINE {
             self.inline[self.len] = iov;
         } else {
@@ -142,7 +126,7 @@ impl IovList {
         self.len += 1;
     }
 
-    fn as_slice(&self) -> &[libc::iovec] {
+    fn as_slice(&self) -> &[os::iovec] {
         if self.spill.is_empty() {
             &self.inline[..self.len]
         } else {
@@ -270,13 +254,13 @@ impl<H> Vecs<H> {
     /// returns what holds the memory, its address and its length.
     fn collect<F>(vectors: &Bound<'_, PyAny>, mut borrow: F) -> PyResult<Self>
     where
-        F: FnMut(&Bound<'_, PyAny>) -> PyResult<(H, *mut libc::c_void, usize)>,
+        F: FnMut(&Bound<'_, PyAny>) -> PyResult<(H, *mut os::c_void, usize)>,
     {
         let mut vecs = Vecs::empty();
         for (index, item) in Items::new(vectors)?.enumerate() {
             let (entry, ptr, len) = borrow(&item?)?;
             vecs.total = vecs.total.saturating_add(len);
-            vecs.iov.push(libc::iovec {
+            vecs.iov.push(os::iovec {
                 iov_base: ptr,
                 iov_len: len,
             });
@@ -286,7 +270,7 @@ impl<H> Vecs<H> {
     }
 
     /// The iovecs (valid while `self` lives).
-    pub fn iov(&self) -> &[libc::iovec] {
+    pub fn iov(&self) -> &[os::iovec] {
         self.iov.as_slice()
     }
 
@@ -297,9 +281,9 @@ impl<H> Vecs<H> {
 }
 
 /// A send buffer's address and length.
-fn read_parts(buf: &ReadBuf) -> (*mut libc::c_void, usize) {
+fn read_parts(buf: &ReadBuf) -> (*mut os::c_void, usize) {
     let s = buf.as_slice();
-    (s.as_ptr() as *mut libc::c_void, s.len())
+    (s.as_ptr() as *mut os::c_void, s.len())
 }
 
 impl OutVecs {

@@ -161,3 +161,41 @@ def run_giosocket(*args: str, timeout: float = 60.0) -> subprocess.CompletedProc
         timeout=timeout,
         check=False,
     )
+
+
+@pytest.fixture
+def sockets() -> Iterator[list[Socket]]:
+    """A list to put sockets in; each is closed after the test, whatever happens."""
+    opened: list[Socket] = []
+    yield opened
+    for sock in opened:
+        sock.close()
+
+
+def bound_udp(opened: list[Socket], family: SocketFamily, host: str, port: int = 0) -> Socket:
+    """A UDP socket bound to (`host`, `port`) with a 5 s timeout, added to `opened` (created in
+    the calling thread's network namespace)."""
+    sock = Socket(family, SocketType.DATAGRAM)
+    opened.append(sock)
+    sock.bind((host, port), port != 0)
+    sock.timeout = 5
+    return sock
+
+
+@pytest.fixture(scope="module")
+def veth() -> Iterator[object]:
+    """A `netns.VethPair` for the module's tests (skipped, with the reason, where private
+    network namespaces cannot be made)."""
+    from netns import NetnsUnavailable, VethPair, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    try:
+        pair = VethPair()
+    except NetnsUnavailable as exc:
+        pytest.skip(f"cannot create private network namespaces here: {exc}")
+    try:
+        yield pair
+    finally:
+        pair.close()

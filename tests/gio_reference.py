@@ -324,6 +324,112 @@ def socket_addresses() -> dict[str, Any]:
     return out
 
 
+def fidelity() -> dict[str, str]:
+    """Issue 12's rows 1-10: address text, native addresses, protocols, state and errors."""
+    out: dict[str, str] = {}
+    isa = Gio.InetSocketAddress.new_from_string
+    for host, port in (("1.2.3.4", 0), ("fe80::80", 0), ("fe80::1%1", 0), ("::1", 0), ("::1", 9)):
+        out[f"to_string {host} {port}"] = isa(host, port).to_string()
+    for text in ("::1.2.3.4", "::0.1.2.3", "::ffff:1.2.3.4", "::102", "::1.2.0.0"):
+        out[f"inet {text}"] = Gio.InetAddress.new_from_string(text).to_string()
+        out[f"inet {text} port 7"] = isa(text, 7).to_string()
+
+    nl = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+    nl.bind((0, 0))
+    g = Gio.Socket.new_from_fd(nl.detach())
+    local = g.get_local_address()
+    out["netlink local type"] = type(local).__name__
+    out["netlink local to_string"] = local.to_string()
+    out["netlink protocol"] = str(int(g.get_protocol()))
+    g.close()
+    try:
+        raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    except PermissionError:
+        pass  # not root: the key is left out on both sides
+    else:
+        g = Gio.Socket.new_from_fd(raw.detach())
+        out["raw icmp protocol"] = str(int(g.get_protocol()))
+        g.close()
+
+    u = Gio.UnixSocketAddress
+    out["unix to_string path"] = u.new("/tmp/x y").to_string()
+    out["unix to_string abstract"] = u.new_with_type(
+        list(b"a\x01b"), Gio.UnixSocketAddressType.ABSTRACT
+    ).to_string()
+    a, b = socket.socketpair()
+    g = Gio.Socket.new_from_fd(a.detach())
+    out["unix to_string socketpair"] = g.get_local_address().to_string()
+    g.close()
+    b.close()
+
+    cancellable = Gio.Cancellable.new()
+    cancellable.cancel()
+    closed = new(stype=T.DATAGRAM)
+    closed.close()
+    out["closed+cancelled receive"] = code_of(
+        lambda: closed.receive_with_blocking(True, cancellable)
+    )
+    out["closed+cancelled condition_wait"] = code_of(
+        lambda: closed.condition_wait(GLib.IOCondition.IN, cancellable)
+    )
+    out["closed+cancelled connect"] = code_of(lambda: closed.connect(loopback(9), cancellable))
+
+    def remote_text(sock: Gio.Socket) -> str:
+        code = code_of(sock.get_remote_address)
+        return sock.get_remote_address().to_string() if code == "OK" else code
+
+    probe = new()
+    probe.bind(loopback(), True)
+    port = probe.get_local_address().get_port()
+    c = new()
+    code_of(lambda: c.connect(loopback(port), None))  # refused after EINPROGRESS
+    out["remote after refused tcp connect"] = remote_text(c)
+    c.close()
+    probe.close()
+    with tempfile.TemporaryDirectory() as d:
+        missing = os.path.join(d, "missing")
+        c = new(F.UNIX)
+        code_of(lambda: c.connect(Gio.UnixSocketAddress.new(missing), None))  # ENOENT at once
+        out["remote after failed unix connect"] = remote_text(c).replace(d, "<dir>")
+        c.close()
+    udp = new(stype=T.DATAGRAM)
+    udp.connect(loopback(9), None)
+    out["remote after udp connect"] = remote_text(udp)
+    udp.close()
+
+    ia = Gio.InetAddress.new_from_string
+    s4 = new(F.IPV4, T.DATAGRAM)
+    s4.bind(Gio.InetSocketAddress.new_from_string("0.0.0.0", 0), True)
+    s6 = new(F.IPV6, T.DATAGRAM)
+    s6.bind(Gio.InetSocketAddress.new_from_string("::", 0), True)
+    out["ssm v6 long iface"] = code_of(
+        lambda: s6.join_multicast_group_ssm(ia("ff3e::1"), ia("fd00::1"), "x" * 20)
+    )
+    out["ssm v4 long iface"] = code_of(
+        lambda: s4.join_multicast_group_ssm(ia("232.1.1.1"), ia("10.0.0.1"), "x" * 20)
+    )
+    out["ssm v6 group v4 source"] = code_of(
+        lambda: s6.join_multicast_group_ssm(ia("ff3e::1"), ia("10.0.0.1"), None)
+    )
+    out["ssm v4 group v6 source"] = code_of(
+        lambda: s4.join_multicast_group_ssm(ia("232.1.1.1"), ia("fd00::1"), None)
+    )
+    out["v6 group on v4 socket"] = code_of(
+        lambda: s4.join_multicast_group(ia("ff02::1:3"), False, None)
+    )
+    s4.close()
+    s6.close()
+
+    listener = new()
+    listener.bind(loopback(), True)
+    listener.set_listen_backlog(7)
+    listener.listen()
+    listener.set_listen_backlog(55)  # GLib logs a critical and ignores it
+    out["listen_backlog after listen"] = str(listener.get_listen_backlog())
+    listener.close()
+    return out
+
+
 def main() -> None:
     report = {
         "glib_version": [GLib.MAJOR_VERSION, GLib.MINOR_VERSION, GLib.MICRO_VERSION],
@@ -335,6 +441,7 @@ def main() -> None:
         "scenarios": scenarios(),
         "classification": classification(),
         "socket_addresses": socket_addresses(),
+        "fidelity": fidelity(),
     }
     json.dump(report, sys.stdout)
 

@@ -1,8 +1,9 @@
-"""Behaviour comparison with the real GSocket (PyGObject under the system Python).
+"""Behaviour comparison with the real GSocket (PyGObject).
 
-tests/gio_reference.py runs under /usr/bin/python3 (where ``gi`` lives; it is not importable
-from a venv) and reports GSocket defaults, error codes for a list of scenarios, GIO's errno
-mapping and InetAddress classification as JSON. Here giosocket runs the same scenarios and
+tests/gio_reference.py runs under a Python that has ``gi``: this interpreter when PyGObject is
+installed in it (the test extra), else /usr/bin/python3 (Debian's python3-gi). It does not
+import giosocket, and reports GSocket defaults, error codes for a list of scenarios, GIO's errno
+mapping, InetAddress classification and the fidelity cases of issue 12 as JSON. Here giosocket runs the same scenarios and
 the results must match, except where GLib changed behaviour after the installed version:
 giosocket follows current GLib, so those differences are expected (and listed below, with
 the GLib release that introduced each change).
@@ -15,6 +16,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -42,22 +44,35 @@ HELPER = Path(__file__).with_name("gio_reference.py")
 F, T = SocketFamily, SocketType
 
 
+def _python_with_gi() -> str | list[str]:
+    """The first Python that imports PyGObject's Gio, or why none does."""
+    reasons = []
+    for python in dict.fromkeys([sys.executable, SYSTEM_PYTHON]):
+        if not os.access(python, os.X_OK):
+            reasons.append(f"{python} does not exist")
+            continue
+        probe = subprocess.run(
+            [python, "-c", "import gi; gi.require_version('Gio', '2.0')"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if probe.returncode == 0:
+            return python
+        reasons.append(f"{python} cannot import gi: " + probe.stderr.strip().splitlines()[-1])
+    return reasons
+
+
 def _gio_report() -> dict[str, Any] | str:
-    if not os.access(SYSTEM_PYTHON, os.X_OK):
-        return f"{SYSTEM_PYTHON} does not exist"
-    probe = subprocess.run(
-        [SYSTEM_PYTHON, "-c", "import gi; gi.require_version('Gio', '2.0')"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if probe.returncode != 0:
+    python = _python_with_gi()
+    if isinstance(python, list):
         return (
-            f"{SYSTEM_PYTHON} cannot import gi (apt-get install python3-gi gir1.2-glib-2.0): "
-            + probe.stderr.strip().splitlines()[-1]
+            "no Python with PyGObject (pip install -e '.[test]', or apt-get install python3-gi "
+            "gir1.2-glib-2.0): " + "; ".join(python)
         )
     result = subprocess.run(
-        [SYSTEM_PYTHON, str(HELPER)], capture_output=True, text=True, timeout=60, check=False
+        [python, str(HELPER)], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stderr
     report: dict[str, Any] = json.loads(result.stdout)
@@ -398,3 +413,123 @@ def test_socket_address_text_and_sizes_match(gio: dict[str, Any]) -> None:
     for key, addr in made.items():
         ours = {"native_size": addr.get_native_size(), "type": int(addr.address_type)}
         assert ours == theirs[key], key
+
+
+# ---- issue 12, rows 1-10 ------------------------------------------------------------------
+
+# fidelity case -> (GLib minor version that changed it, what older GLib reports)
+FIDELITY_CHANGES = {
+    # EADDRNOTAVAIL -> CONNECTION_REFUSED in g_io_error_from_errno, 2.81.0 / 2.82
+    "ssm v6 group v4 source": (82, "FAILED"),
+    # "Unify address parsing for GInetAddress and GInetSocketAddress", 2.85.3 / 2.86:
+    # new_from_string keeps a v4-mapped address IPv6 (it was decoded to IPv4 before).
+    "inet ::ffff:1.2.3.4 port 7": (86, "1.2.3.4:7"),
+}
+
+
+def our_fidelity() -> dict[str, str]:
+    out: dict[str, str] = {}
+    isa = InetSocketAddress.new_from_string
+
+    def text(host: str, port: int) -> str:
+        a = isa(host, port)
+        assert a is not None
+        return a.to_string()
+
+    for host, port in (("1.2.3.4", 0), ("fe80::80", 0), ("fe80::1%1", 0), ("::1", 0), ("::1", 9)):
+        out[f"to_string {host} {port}"] = text(host, port)
+    for addr in ("::1.2.3.4", "::0.1.2.3", "::ffff:1.2.3.4", "::102", "::1.2.0.0"):
+        out[f"inet {addr}"] = InetAddress(addr).to_string()
+        out[f"inet {addr} port 7"] = text(addr, 7)
+
+    nl = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+    nl.bind((0, 0))
+    with Socket.new_from_fd(nl.detach()) as g:
+        local = g.get_local_address()
+        out["netlink local type"] = type(local).__name__
+        out["netlink local to_string"] = local.to_string()  # type: ignore[attr-defined]
+        out["netlink protocol"] = str(int(g.get_protocol()))
+    try:
+        raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    except PermissionError:
+        pass
+    else:
+        with Socket.new_from_fd(raw.detach()) as g:
+            out["raw icmp protocol"] = str(int(g.get_protocol()))
+
+    out["unix to_string path"] = UnixSocketAddress.new("/tmp/x y").to_string()
+    out["unix to_string abstract"] = UnixSocketAddress.new_with_type(
+        b"a\x01b", UnixSocketAddressType.ABSTRACT
+    ).to_string()
+    a, b = socket.socketpair()
+    with Socket.new_from_fd(a.detach()) as g:
+        out["unix to_string socketpair"] = g.get_local_address().to_string()  # type: ignore[attr-defined]
+    b.close()
+
+    cancellable = Cancellable.new()
+    cancellable.cancel()
+    closed = new(stype=T.DATAGRAM)
+    closed.close()
+    out["closed+cancelled receive"] = code_of(
+        lambda: closed.receive_with_blocking(1, True, cancellable)
+    )
+    out["closed+cancelled condition_wait"] = code_of(
+        lambda: closed.condition_wait(IOCondition.IN, cancellable)
+    )
+    out["closed+cancelled connect"] = code_of(lambda: closed.connect(loopback(9), cancellable))
+
+    def remote_text(sock: Socket) -> str:
+        code = code_of(sock.get_remote_address)
+        if code != "OK":
+            return code
+        return sock.get_remote_address().to_string()  # type: ignore[attr-defined, no-any-return]
+
+    with new() as probe:
+        probe.bind(loopback(), True)
+        port = probe.get_local_address().port  # type: ignore[attr-defined]
+        with new() as c:
+            code_of(lambda: c.connect(loopback(port)))
+            out["remote after refused tcp connect"] = remote_text(c)
+    with tempfile.TemporaryDirectory() as d, new(F.UNIX) as c:
+        code_of(lambda: c.connect(UnixSocketAddress.new(os.path.join(d, "missing"))))
+        out["remote after failed unix connect"] = remote_text(c).replace(d, "<dir>")
+    with new(stype=T.DATAGRAM) as udp:
+        udp.connect(loopback(9))
+        out["remote after udp connect"] = remote_text(udp)
+
+    with new(F.IPV4, T.DATAGRAM) as s4, new(F.IPV6, T.DATAGRAM) as s6:
+        s4.bind(("0.0.0.0", 0), True)
+        s6.bind(("::", 0), True)
+        out["ssm v6 long iface"] = code_of(
+            lambda: s6.join_multicast_group_ssm("ff3e::1", "fd00::1", "x" * 20)
+        )
+        out["ssm v4 long iface"] = code_of(
+            lambda: s4.join_multicast_group_ssm("232.1.1.1", "10.0.0.1", "x" * 20)
+        )
+        out["ssm v6 group v4 source"] = code_of(
+            lambda: s6.join_multicast_group_ssm("ff3e::1", "10.0.0.1")
+        )
+        out["ssm v4 group v6 source"] = code_of(
+            lambda: s4.join_multicast_group_ssm("232.1.1.1", "fd00::1")
+        )
+        out["v6 group on v4 socket"] = code_of(lambda: s4.join_multicast_group("ff02::1:3", False))
+
+    with new() as listener:
+        listener.bind(loopback(), True)
+        listener.set_listen_backlog(7)
+        listener.listen()
+        listener.set_listen_backlog(55)
+        out["listen_backlog after listen"] = str(listener.get_listen_backlog())
+    return out
+
+
+def test_fidelity_cases_match(gio: dict[str, Any]) -> None:
+    ours = our_fidelity()
+    theirs = gio["fidelity"]
+    assert set(ours) == set(theirs)
+    mismatches = {
+        key: (ours[key], their_text)
+        for key, their_text in theirs.items()
+        if expected(gio, FIDELITY_CHANGES, key, ours[key]) != their_text
+    }
+    assert mismatches == {}

@@ -6,11 +6,10 @@ from __future__ import annotations
 import errno
 import socket
 import time
-from collections.abc import Iterator
 
 import giosocket
 import pytest
-from conftest import needs_ipv6
+from conftest import bound_udp, needs_ipv6
 from giosocket import (
     DropCountMessage,
     InetAddress,
@@ -40,23 +39,6 @@ LOOPBACK = {V4: "127.0.0.1", V6: "::1"}
 ANY = {V4: "0.0.0.0", V6: "::"}
 
 
-@pytest.fixture
-def sockets() -> Iterator[list[Socket]]:
-    """Sockets to close after the test, whatever happens."""
-    opened: list[Socket] = []
-    yield opened
-    for sock in opened:
-        sock.close()
-
-
-def udp(opened: list[Socket], family: SocketFamily, host: str) -> Socket:
-    sock = Socket(family, SocketType.DATAGRAM)
-    opened.append(sock)
-    sock.bind((host, 0), False)
-    sock.timeout = 5
-    return sock
-
-
 def port_of(sock: Socket) -> int:
     address = sock.local_address
     assert isinstance(address, InetSocketAddress)
@@ -77,8 +59,8 @@ def of_type(controls: list[SocketControlMessage], cls: type) -> list:  # type: i
 
 
 def test_destination_and_interface_of_a_datagram_to_127_0_0_5(sockets: list[Socket]) -> None:
-    server = udp(sockets, V4, "0.0.0.0")
-    client = udp(sockets, V4, "127.0.0.1")
+    server = bound_udp(sockets, V4, "0.0.0.0")
+    client = bound_udp(sockets, V4, "127.0.0.1")
     assert server.set_receive_packet_info(True)
     client.send_to(("127.0.0.5", port_of(server)), b"ping")
     message = receive_one(server)
@@ -96,8 +78,8 @@ def test_destination_and_interface_of_a_datagram_to_127_0_0_5(sockets: list[Sock
 
 @needs_ipv6
 def test_destination_of_an_ipv6_datagram(sockets: list[Socket]) -> None:
-    server = udp(sockets, V6, "::")
-    client = udp(sockets, V6, "::1")
+    server = bound_udp(sockets, V6, "::")
+    client = bound_udp(sockets, V6, "::1")
     assert server.set_receive_packet_info(True)
     client.send_to(("::1", port_of(server)), b"six")
     message = receive_one(server, want=True)
@@ -109,8 +91,8 @@ def test_destination_of_an_ipv6_datagram(sockets: list[Socket]) -> None:
 
 
 def test_dual_stack_socket_reports_ipv4_destination(sockets: list[Socket]) -> None:
-    server = udp(sockets, V6, "::")
-    client = udp(sockets, V4, "127.0.0.1")
+    server = bound_udp(sockets, V6, "::")
+    client = bound_udp(sockets, V4, "127.0.0.1")
     assert server.set_receive_packet_info(True)
     client.send_to(("127.0.0.9", port_of(server)), b"mapped")
     message = receive_one(server)
@@ -120,8 +102,8 @@ def test_dual_stack_socket_reports_ipv4_destination(sockets: list[Socket]) -> No
 
 
 def test_reply_leaves_from_the_address_it_was_asked_on(sockets: list[Socket]) -> None:
-    server = udp(sockets, V4, "0.0.0.0")
-    client = udp(sockets, V4, "127.0.0.1")
+    server = bound_udp(sockets, V4, "0.0.0.0")
+    client = bound_udp(sockets, V4, "127.0.0.1")
     assert server.set_receive_packet_info(True)
     for asked in ("127.0.0.5", "127.0.0.6"):
         client.send_to((asked, port_of(server)), b"q")
@@ -135,8 +117,8 @@ def test_reply_leaves_from_the_address_it_was_asked_on(sockets: list[Socket]) ->
 
 
 def test_packet_info_message_chooses_the_source(sockets: list[Socket]) -> None:
-    server = udp(sockets, V4, "0.0.0.0")
-    client = udp(sockets, V4, "127.0.0.1")
+    server = bound_udp(sockets, V4, "0.0.0.0")
+    client = bound_udp(sockets, V4, "127.0.0.1")
     server.send_message(client.local_address, [b"x"], [PacketInfoMessage("127.0.0.8")])
     data, sender = client.receive_from(16)
     assert (data, sender) == (b"x", InetSocketAddress("127.0.0.8", port_of(server)))
@@ -151,8 +133,8 @@ def test_packet_info_message_chooses_the_source(sockets: list[Socket]) -> None:
 
 @needs_ipv6
 def test_ipv6_reply_source(sockets: list[Socket]) -> None:
-    server = udp(sockets, V6, "::")
-    client = udp(sockets, V6, "::1")
+    server = bound_udp(sockets, V6, "::")
+    client = bound_udp(sockets, V6, "::1")
     reply = OutputMessage(client.local_address, [b"six"], source="::1")
     assert server.send_messages([reply]) == 1
     assert client.receive_from(16) == (b"six", InetSocketAddress("::1", port_of(server)))
@@ -164,7 +146,7 @@ def test_ipv6_reply_source(sockets: list[Socket]) -> None:
 @families
 def test_ecn_round_trip(sockets: list[Socket], family: SocketFamily) -> None:
     host = LOOPBACK[family]
-    server, client = udp(sockets, family, host), udp(sockets, family, host)
+    server, client = bound_udp(sockets, family, host), bound_udp(sockets, family, host)
     assert server.set_receive_traffic_class(True)
     for ecn in ECN_CODEPOINTS:
         client.send_message(server.local_address, [b"m"], [TrafficClassMessage(ecn)])
@@ -180,8 +162,8 @@ def test_ecn_round_trip(sockets: list[Socket], family: SocketFamily) -> None:
 
 
 def test_traffic_class_to_a_v4_mapped_destination(sockets: list[Socket]) -> None:
-    server = udp(sockets, V4, "127.0.0.1")
-    client = udp(sockets, V6, "::")
+    server = bound_udp(sockets, V4, "127.0.0.1")
+    client = bound_udp(sockets, V6, "::")
     assert server.set_receive_traffic_class(True)
     mapped = InetSocketAddress("::ffff:127.0.0.1", port_of(server))
     client.send_message(mapped, [b"m"], [TrafficClassMessage(2)])
@@ -189,7 +171,7 @@ def test_traffic_class_to_a_v4_mapped_destination(sockets: list[Socket]) -> None
 
 
 def test_fields_are_empty_when_switches_are_off(sockets: list[Socket]) -> None:
-    server, client = udp(sockets, V4, "127.0.0.1"), udp(sockets, V4, "127.0.0.1")
+    server, client = bound_udp(sockets, V4, "127.0.0.1"), bound_udp(sockets, V4, "127.0.0.1")
     client.send_message(server.local_address, [b"m"], [TrafficClassMessage(2)])
     message = receive_one(server)
     assert message.bytes_received == 1
@@ -212,7 +194,7 @@ def test_timestamps_are_recent_and_non_decreasing(
     sockets: list[Socket], family: SocketFamily
 ) -> None:
     host = LOOPBACK[family]
-    server, client = udp(sockets, family, host), udp(sockets, family, host)
+    server, client = bound_udp(sockets, family, host), bound_udp(sockets, family, host)
     assert server.set_receive_timestamps(True)
     before = time.time_ns()
     for i in range(5):
@@ -235,7 +217,7 @@ def test_timestamps_are_recent_and_non_decreasing(
 
 
 def test_drop_count_equals_datagrams_lost(sockets: list[Socket]) -> None:
-    server, client = udp(sockets, V4, "127.0.0.1"), udp(sockets, V4, "127.0.0.1")
+    server, client = bound_udp(sockets, V4, "127.0.0.1"), bound_udp(sockets, V4, "127.0.0.1")
     server.set_option(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the kernel's minimum-ish
     assert server.set_receive_drop_count(True)
     sent = 200
@@ -288,7 +270,7 @@ def test_icmp_port_unreachable_from_the_error_queue(
     sockets: list[Socket], family: SocketFamily
 ) -> None:
     host = LOOPBACK[family]
-    sender = udp(sockets, family, host)
+    sender = bound_udp(sockets, family, host)
     assert sender.set_receive_errors(True)
     target = InetSocketAddress(host, closed_port(family))
     sender.send_to(target, b"anyone?")
@@ -312,13 +294,34 @@ def test_icmp_port_unreachable_from_the_error_queue(
         sender.receive_message([bytearray(16)], giosocket.MSG_DONTWAIT)
 
 
+def test_pending_error_queue_entry_neither_spins_nor_hangs(sockets: list[Socket]) -> None:
+    """With IP_RECVERR an unread error-queue entry keeps the socket "readable" (POLLERR)
+    while a plain receive has no data: the kernel first reports the error itself, then a
+    blocking receive waits out its timeout quietly instead of spinning on the readiness."""
+    sender = bound_udp(sockets, V4, "127.0.0.1")
+    assert sender.set_receive_errors(True)
+    sender.send_to(("127.0.0.1", closed_port(V4)), b"x")
+    assert sender.condition_timed_wait(giosocket.IOCondition.ERR, 5_000_000)
+    sender.timeout = 0.3
+    with pytest.raises(ConnectionRefusedError):
+        sender.receive(16)  # the socket error the ICMP set (the kernel's behaviour)
+    for _ in range(2):
+        cpu = time.process_time()
+        with pytest.raises(TimeoutError):
+            sender.receive(16)
+        assert time.process_time() - cpu < 0.15, "the wait spun on POLLERR"
+    # the entry is still there to be read
+    _, _, controls = read_error_queue(sender)
+    assert of_type(controls, SocketErrorMessage)
+
+
 # --- GRO as a field -----------------------------------------------------------------------
 
 
 def test_gro_segment_size_equals_the_gso_size(sockets: list[Socket]) -> None:
     if not UdpSegmentMessage.is_supported():
         pytest.skip("this kernel lacks UDP_SEGMENT (UDP GSO)")
-    server, client = udp(sockets, V4, "127.0.0.1"), udp(sockets, V4, "127.0.0.1")
+    server, client = bound_udp(sockets, V4, "127.0.0.1"), bound_udp(sockets, V4, "127.0.0.1")
     try:
         server.set_udp_gro(True)
     except giosocket.Error as exc:
@@ -375,7 +378,7 @@ def test_switches_on_non_udp_sockets_are_not_supported(sockets: list[Socket]) ->
             with pytest.raises(giosocket.Error) as info:
                 switch(True)
             assert info.value.code == IOErrorEnum.NOT_SUPPORTED
-    closed = udp(sockets, V4, "127.0.0.1")
+    closed = bound_udp(sockets, V4, "127.0.0.1")
     closed.close()
     with pytest.raises(giosocket.Error) as info:
         closed.set_receive_packet_info(True)
@@ -399,7 +402,7 @@ MALFORMED = [
 def test_malformed_metadata_is_refused_before_the_kernel(
     sockets: list[Socket], level: int, msg_type: int, data: bytes
 ) -> None:
-    server, client = udp(sockets, V4, "127.0.0.1"), udp(sockets, V4, "127.0.0.1")
+    server, client = bound_udp(sockets, V4, "127.0.0.1"), bound_udp(sockets, V4, "127.0.0.1")
     raw = SocketControlMessage(level, msg_type, data)
     with pytest.raises(ValueError):
         client.send_message(server.local_address, [b"x"], [raw])
@@ -423,7 +426,7 @@ def test_malformed_metadata_is_refused_before_the_kernel(
 
 
 def test_well_formed_raw_metadata_is_sent(sockets: list[Socket]) -> None:
-    server, client = udp(sockets, V4, "127.0.0.1"), udp(sockets, V4, "127.0.0.1")
+    server, client = bound_udp(sockets, V4, "127.0.0.1"), bound_udp(sockets, V4, "127.0.0.1")
     assert server.set_receive_traffic_class(True)
     raw = SocketControlMessage(socket.IPPROTO_IP, socket.IP_TOS, (1).to_bytes(4, "little"))
     client.send_message(server.local_address, [b"x"], [raw])
@@ -461,7 +464,7 @@ def test_bad_arguments(sockets: list[Socket]) -> None:
         10,
     )
     # a source of the wrong family for the destination is refused, not silently ignored
-    server, client = udp(sockets, V4, "127.0.0.1"), udp(sockets, V4, "127.0.0.1")
+    server, client = bound_udp(sockets, V4, "127.0.0.1"), bound_udp(sockets, V4, "127.0.0.1")
     with pytest.raises(ValueError):
         client.send_messages([OutputMessage(server.local_address, [b"x"], source="::1")])
     for receive_only in (TimestampMessage(0), DropCountMessage(0)):

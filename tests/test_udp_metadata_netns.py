@@ -5,10 +5,10 @@ multi-homed host, and ECN across the link, in IPv4 and IPv6."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 
 import giosocket
 import pytest
+from conftest import bound_udp
 from giosocket import (
     InetAddress,
     InetSocketAddress,
@@ -17,10 +17,9 @@ from giosocket import (
     PacketInfoMessage,
     Socket,
     SocketFamily,
-    SocketType,
     TrafficClassMessage,
 )
-from netns import NetnsUnavailable, VethPair, unavailable_reason
+from netns import VethPair
 
 V4, V6 = SocketFamily.IPV4, SocketFamily.IPV6
 ANY = {V4: "0.0.0.0", V6: "::"}
@@ -28,34 +27,8 @@ families = pytest.mark.parametrize("family", [V4, V6], ids=["ipv4", "ipv6"])
 
 
 @pytest.fixture(scope="module")
-def net() -> Iterator[VethPair]:
-    reason = unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    try:
-        pair = VethPair()
-    except NetnsUnavailable as exc:
-        pytest.skip(f"cannot create private network namespaces here: {exc}")
-    try:
-        yield pair
-    finally:
-        pair.close()
-
-
-@pytest.fixture
-def sockets() -> Iterator[list[Socket]]:
-    opened: list[Socket] = []
-    yield opened
-    for sock in opened:
-        sock.close()
-
-
-def udp(opened: list[Socket], family: SocketFamily, host: str) -> Socket:
-    sock = Socket(family, SocketType.DATAGRAM)
-    opened.append(sock)
-    sock.bind((host, 0), False)
-    sock.timeout = 5
-    return sock
+def net(veth: VethPair) -> VethPair:
+    return veth
 
 
 def addrs(net: VethPair, family: SocketFamily) -> tuple[str, str, str]:
@@ -75,8 +48,8 @@ def test_destination_and_interface_of_a_veth_datagram(
     net: VethPair, sockets: list[Socket], family: SocketFamily
 ) -> None:
     a1, _, b = addrs(net, family)
-    server = net.b.run(udp, sockets, family, ANY[family])
-    client = net.a.run(udp, sockets, family, a1)
+    server = net.b.run(bound_udp, sockets, family, ANY[family])
+    client = net.a.run(bound_udp, sockets, family, a1)
     assert server.set_receive_packet_info(True)
     client.send_to((b, port_of(server)), b"over the wire")
     message = InputMessage(bytearray(64))
@@ -91,8 +64,8 @@ def test_multi_homed_server_answers_from_the_address_asked(
     net: VethPair, sockets: list[Socket], family: SocketFamily
 ) -> None:
     a1, a2, b = addrs(net, family)
-    server = net.a.run(udp, sockets, family, ANY[family])  # a holds a1 and a2
-    client = net.b.run(udp, sockets, family, b)
+    server = net.a.run(bound_udp, sockets, family, ANY[family])  # a holds a1 and a2
+    client = net.b.run(bound_udp, sockets, family, b)
     assert server.set_receive_packet_info(True)
     request = InputMessage(bytearray(64))
     for asked in (a2, a1, a2):
@@ -110,8 +83,8 @@ def test_multi_homed_server_answers_from_the_address_asked(
 @families
 def test_ecn_crosses_the_link(net: VethPair, sockets: list[Socket], family: SocketFamily) -> None:
     a1, _, b = addrs(net, family)
-    server = net.b.run(udp, sockets, family, b)
-    client = net.a.run(udp, sockets, family, a1)
+    server = net.b.run(bound_udp, sockets, family, b)
+    client = net.a.run(bound_udp, sockets, family, a1)
     assert server.set_receive_traffic_class(True)
     message = InputMessage(bytearray(64), want_control_messages=True)
     for ecn in (2, 1, 3):
@@ -127,9 +100,9 @@ def test_icmp_error_names_the_remote_host(
     net: VethPair, sockets: list[Socket], family: SocketFamily
 ) -> None:
     a1, _, b = addrs(net, family)
-    client = net.a.run(udp, sockets, family, a1)
+    client = net.a.run(bound_udp, sockets, family, a1)
     assert client.set_receive_errors(True)
-    closed = net.b.run(udp, sockets, family, b)
+    closed = net.b.run(bound_udp, sockets, family, b)
     port = port_of(closed)
     closed.close()
     client.send_to((b, port), b"knock")

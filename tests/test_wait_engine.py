@@ -276,6 +276,9 @@ def test_sigint_interrupts_a_stuck_call_within_100ms(case: tuple[str, str]) -> N
     assert latency < 0.1, latency
 
 
+# Python 3.12+ warns that forking a multi-threaded process may deadlock the child; this child
+# only closes a socket and reports with os.write / os._exit.
+@pytest.mark.filterwarnings("ignore:This process.*is multi-threaded:DeprecationWarning")
 def test_fork_child_close_releases_the_listener_despite_a_parent_thread_in_accept() -> None:
     """Pre-fork servers: a parent thread blocked in accept at fork time must not keep the
     listener open in the child, and the child's close must not wake the parent's thread."""

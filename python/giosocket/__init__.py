@@ -71,6 +71,13 @@ def _load_aio() -> object:
     return aio
 
 
+def _create_source(*args: object) -> object:
+    """``Socket.create_source``'s builder: imports PyGObject only when first called."""
+    from ._gsource import create_source
+
+    return create_source(*args)  # type: ignore[arg-type]
+
+
 # The native module never imports this package: it gets what it needs here, once.
 _init(
     error=Error,
@@ -91,6 +98,7 @@ _init(
     },
     create_connection=_create_connection,
     load_aio=_load_aio,
+    create_source=_create_source,
 )
 del _load_aio
 

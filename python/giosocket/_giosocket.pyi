@@ -763,6 +763,10 @@ class Socket:
         """`await receive_messages_async(messages, flags=0)`: receive a batch once readable;
         returns how many messages arrived.
         """
+    def _mark_timed_out(self) -> None:
+        """A GLib source of this socket timed out (`_gsource.py`): the next I/O call raises
+        TIMED_OUT once (GIO's `socket->priv->timed_out`).
+        """
     def _in_flight(self) -> _InFlight: ...
     def _aio_registration(self) -> Any: ...
     def _set_aio_registration(self, registration: Any) -> Any: ...
@@ -817,11 +821,13 @@ def _init(
     enums: Mapping[str, type],
     create_connection: Callable[[Socket], SocketConnection],
     load_aio: Callable[[], object],
+    create_source: Callable[..., object],
 ) -> None:
     """`_init(...)`: the Python pieces the crate needs, handed over once by
     `giosocket/__init__.py` (the native module never imports its own package):
-    the error classes and `IOErrorEnum` members, the enum classes, the connection factory
-    and a loader for `giosocket.aio` (imported when a coroutine is first made).
+    the error classes and `IOErrorEnum` members, the enum classes, the connection factory,
+    a loader for `giosocket.aio` (imported when a coroutine is first made) and the
+    `create_source` builder (which imports PyGObject only when first called).
     """
 
 def _io_error_from_errno(errno: int) -> IOErrorEnum:
@@ -993,7 +999,7 @@ class SocketControlMessage:
 class UnixFDMessage(SocketControlMessage):
     """GIO's `GUnixFDMessage` (with the fd list folded in): `UnixFDMessage(fds=())`."""
 
-    def __new__(cls, fds: Iterable[int] = ...) -> Self: ...
+    def __new__(cls, fds: Iterable[int] = ()) -> Self: ...
     @staticmethod
     def new() -> UnixFDMessage:
         """GIO's `g_unix_fd_message_new()`: an empty message (add fds with `append_fd`)."""

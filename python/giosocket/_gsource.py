@@ -10,6 +10,7 @@ cancelling wakes the source (the callback's next I/O with it raises CANCELLED).
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +69,13 @@ def _make_source_class(GLib: Any) -> Any:
                 self.add_unix_fd(cancellable.get_fd(), GLib.IOCondition.IN)
             self._rearm()
 
+        def __del__(self, _sys: Any = sys) -> None:
+            # PyGObject's Source.__del__ destroys the source through gi, which needs the import
+            # system: gone while the interpreter shuts down (when a module-level source dies),
+            # and GLib's memory goes with the process then anyway.
+            if _sys.meta_path is not None:
+                super().__del__()
+
         def _rearm(self) -> None:
             if self._timeout_us > 0 and not self._socket.is_closed():
                 self.set_ready_time(GLib.get_monotonic_time() + self._timeout_us)
@@ -109,6 +117,8 @@ def _make_source_class(GLib: Any) -> Any:
                 events = 0
             ready_time = self.get_ready_time()
             if 0 <= ready_time <= self.get_time() and not self._socket.is_closed():
+                # Timed out: the callback sees the condition, the next I/O raises TIMED_OUT.
+                self._socket._mark_timed_out()
                 events |= int(IOCondition.IN | IOCondition.OUT)
             condition = IOCondition(events & int(self._condition))
             callback, user_data = self._callback, self._user_data

@@ -79,7 +79,17 @@ class _Registration:
     Index 0 of the per-direction lists is reading, 1 is writing.
     """
 
-    __slots__ = ("fd", "loop", "misses", "paused", "queues", "thread", "token", "watching")
+    __slots__ = (
+        "active",
+        "fd",
+        "loop",
+        "misses",
+        "paused",
+        "queues",
+        "thread",
+        "token",
+        "watching",
+    )
 
     def __init__(self, socket: Socket, loop: asyncio.AbstractEventLoop) -> None:
         self.token = socket._in_flight()  # CLOSED if closed; keeps the fd open
@@ -93,9 +103,12 @@ class _Registration:
         self.watching = [False, False]
         self.paused = [False, False]
         self.misses = [0, 0]
+        self.active = True  # False once torn down or retired: never watch the fd again
 
     def add(self, write: bool, entry: _Entry) -> None:
         """Queue ``entry`` for readiness in one direction, watching the fd if not yet."""
+        if not self.active:
+            raise _make(IOErrorEnum.CLOSED, "Socket is already closed")
         self.queues[write].append(entry)
         if not self.watching[write] and not self.paused[write]:
             self._watch(write)
@@ -126,31 +139,36 @@ class _Registration:
                 self.loop.remove_reader(self.fd)
 
     def _ready(self, write: bool) -> None:
-        """The loop says the fd is ready: make the waiting attempts, in order."""
+        """The loop says the fd is ready: make every waiting attempt, in order (one waiter's
+        lack of progress, e.g. a HUP condition wait, must not hold back a receive behind it)."""
         queue = self.queues[write]
         if not queue:
             # Nobody waits: stop watching (idle) until the next wait.
             self._unwatch(write)
             return
-        while queue:
-            future, attempt, args = queue[0]
+        progressed = False
+        for entry in list(queue):
+            future, attempt, args = entry
             if future.done():  # timed out, cancelled, or failed meanwhile
-                queue.popleft()
+                queue.remove(entry)
                 continue
             try:
                 result = attempt(*args)
             except (SystemExit, KeyboardInterrupt):
                 raise
             except BaseException as exc:  # noqa: BLE001 - as asyncio's sock_recv: to the waiter
-                queue.popleft()
+                queue.remove(entry)
                 future.set_exception(exc)
+                progressed = True
                 continue
-            if result is None:
-                self._back_off(write)
-                return
-            queue.popleft()
-            future.set_result(result)
+            if result is not None:
+                queue.remove(entry)
+                future.set_result(result)
+                progressed = True
+        if progressed:
             self.misses[write] = 0
+        elif queue:
+            self._back_off(write)
 
     def _back_off(self, write: bool) -> None:
         misses = self.misses[write] = self.misses[write] + 1
@@ -163,7 +181,7 @@ class _Registration:
 
     def _resume(self, write: bool) -> None:
         self.paused[write] = False
-        if self.queues[write] and not self.watching[write]:
+        if self.active and self.queues[write] and not self.watching[write]:
             self._watch(write)
 
     def socket_closed(self) -> None:
@@ -176,14 +194,23 @@ class _Registration:
         except RuntimeError:  # the loop is closed: nothing watches the fd any more
             self.token.release()
 
+    def busy_elsewhere(self) -> bool:
+        """Whether another loop still uses the socket (it has waiters or runs in another
+        thread), so a new loop must not take it over."""
+        if self.loop.is_closed():
+            return False
+        return any(self.queues) or (self.loop.is_running() and self.thread != _get_ident())
+
     def retire(self) -> None:
-        """Leave the loop without failing anybody (the socket moves to another loop)."""
+        """Leave an idle loop (the socket moves to another loop); called in its thread."""
+        self.active = False
         if not self.loop.is_closed():
             self._unwatch(False)
             self._unwatch(True)
         self.token.release()
 
     def _teardown(self) -> None:
+        self.active = False
         if not self.loop.is_closed():
             self._unwatch(False)
             self._unwatch(True)
@@ -198,11 +225,14 @@ class _Registration:
 def _registration(socket: Socket) -> _Registration:
     """The socket's registration with the running loop, made on first use there."""
     current = socket._aio_registration()
-    if current is not None and current.thread == _get_ident() and not current.loop.is_closed():
+    if current is not None and current.thread == _get_ident() and current.loop.is_running():
+        # A loop running in this thread is the running loop: no get_running_loop() needed.
         return current  # type: ignore[no-any-return]
     loop = asyncio.get_running_loop()
     if current is not None and current.loop is loop:
         return current  # type: ignore[no-any-return]
+    if current is not None and current.busy_elsewhere():
+        raise RuntimeError("the socket is in use by another event loop")
     registration = _Registration(socket, loop)
     try:
         previous = socket._set_aio_registration(registration)
@@ -268,24 +298,32 @@ async def _wait(
     loop = registration.loop
     future: asyncio.Future[Any] = loop.create_future()
     entry: _Entry = (future, attempt, args)
-    if write is None:
-        registration.add(False, entry)
-        registration.add(True, entry)
-    else:
-        registration.add(write, entry)
-    timeout = socket.get_timeout()
-    timer = loop.call_later(timeout, _time_out, future) if timeout > 0 else None
-    undo_cancel = _watch_cancel(loop, cancellable, future) if cancellable is not None else None
+    directions = (False, True) if write is None else (write,)
+    timer = None
+    undo_cancel = None
     try:
+        for direction in directions:
+            registration.add(direction, entry)
+        timeout = socket.get_timeout()
+        if timeout > 0:
+            timer = loop.call_later(timeout, _time_out, future)
+        if cancellable is not None:
+            undo_cancel = _watch_cancel(loop, cancellable, future)
         return await future
+    except asyncio.CancelledError:
+        if future.done() and not future.cancelled() and future.exception() is None:
+            # The operation completed (its data already taken from the kernel) before the
+            # cancellation reached this task: deliver the result rather than lose it. (A
+            # coroutine may deny a cancellation; asyncio's timeouts then see a result.)
+            return future.result()
+        raise
     finally:
         if timer is not None:
             timer.cancel()
         if undo_cancel is not None:
             undo_cancel()
-        if not future.done() or future.cancelled() or future.exception() is not None:
-            for direction in (False, True) if write is None else (write,):
-                registration.withdraw(direction, entry)
+        for direction in directions:
+            registration.withdraw(direction, entry)
 
 
 def _check(cancellable: Cancellable | None) -> None:
@@ -327,15 +365,15 @@ async def connect_async(
     Starts a non-blocking connect, waits until writable, then reports the connect result
     (e.g. CONNECTION_REFUSED), as GIO's ``connect`` + ``check_connect_result``.
     """
-    while True:
-        state = socket._try_connect(address, cancellable)
-        if state:
-            return True
-        if state is not None:  # in progress
-            done: bool = await _wait(socket, True, cancellable, socket._try_connect_result)
-            return done
-        # EAGAIN (a full UNIX listen backlog): wait until writable, then try again.
-        await _wait(socket, True, cancellable, socket._try_condition, _OUT)
+    state = socket._try_connect(address, cancellable)
+    if state is None:
+        # EAGAIN (a full UNIX listen backlog): try again whenever writable, within one timeout.
+        state = await _wait(socket, True, cancellable, socket._try_connect, address, cancellable)
+    if state:
+        return True
+    # In progress: writable means done; the result is SO_ERROR's.
+    done: bool = await _wait(socket, True, cancellable, socket._try_connect_result)
+    return done
 
 
 async def send_async(socket: Socket, buffer: Any, cancellable: Cancellable | None = None) -> int:

@@ -15,13 +15,14 @@ use socket2::SockAddr;
 use super::{compare_eq, hash_of, SocketAddress};
 use crate::enums::{self, Kind};
 use crate::sys;
+use crate::sys::os;
 
 /// GIO's family number for an IP address.
 fn ip_family(ip: &IpAddr) -> i32 {
     if ip.is_ipv4() {
-        libc::AF_INET
+        os::AF_INET
     } else {
-        libc::AF_INET6
+        os::AF_INET6
     }
 }
 
@@ -78,7 +79,7 @@ pub fn ip_from_py(obj: &Bound<'_, PyAny>) -> PyResult<IpAddr> {
 
 fn family_from_int(family: i32) -> PyResult<i32> {
     match family {
-        libc::AF_INET | libc::AF_INET6 => Ok(family),
+        os::AF_INET | os::AF_INET6 => Ok(family),
         _ => Err(PyValueError::new_err(format!(
             "family must be SocketFamily.IPV4 or IPV6, not {family}"
         ))),
@@ -161,8 +162,8 @@ impl InetAddress {
         let buf = crate::buffer::ReadBuf::new(data)?;
         let bytes = buf.as_slice();
         let ip = match (family_from_int(family)?, bytes.len()) {
-            (libc::AF_INET, 4) => IpAddr::V4(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3])),
-            (libc::AF_INET6, 16) => {
+            (os::AF_INET, 4) => IpAddr::V4(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3])),
+            (os::AF_INET6, 16) => {
                 let mut octets = [0u8; 16];
                 octets.copy_from_slice(bytes);
                 IpAddr::V6(Ipv6Addr::from(octets))
@@ -180,7 +181,7 @@ impl InetAddress {
     #[staticmethod]
     fn new_any(family: i32) -> PyResult<Self> {
         Ok(InetAddress {
-            ip: if family_from_int(family)? == libc::AF_INET {
+            ip: if family_from_int(family)? == os::AF_INET {
                 Ipv4Addr::UNSPECIFIED.into()
             } else {
                 Ipv6Addr::UNSPECIFIED.into()
@@ -192,7 +193,7 @@ impl InetAddress {
     #[staticmethod]
     fn new_loopback(family: i32) -> PyResult<Self> {
         Ok(InetAddress {
-            ip: if family_from_int(family)? == libc::AF_INET {
+            ip: if family_from_int(family)? == os::AF_INET {
                 Ipv4Addr::LOCALHOST.into()
             } else {
                 Ipv6Addr::LOCALHOST.into()
@@ -476,8 +477,8 @@ pub(super) fn sockaddr_from_tuple(tuple: &Bound<'_, PyTuple>) -> PyResult<SockAd
 pub(super) fn sockaddr_to_inet(py: Python<'_>, addr: &SockAddr) -> PyResult<Option<Py<PyAny>>> {
     let len = addr.len() as usize;
     let decoded = match addr.family() as i32 {
-        libc::AF_INET if len >= std::mem::size_of::<libc::sockaddr_in>() => addr.as_socket(),
-        libc::AF_INET6 if len >= std::mem::size_of::<libc::sockaddr_in6>() => addr
+        os::AF_INET if len >= std::mem::size_of::<os::sockaddr_in>() => addr.as_socket(),
+        os::AF_INET6 if len >= std::mem::size_of::<os::sockaddr_in6>() => addr
             .as_socket_ipv6()
             .map(|a| match a.ip().to_ipv4_mapped() {
                 Some(v4) => SocketAddr::V4(SocketAddrV4::new(v4, a.port())),

@@ -51,6 +51,7 @@ pub struct SocketAddress {
 }
 
 use crate::sys::addr::sockaddr_bytes as native_bytes;
+use crate::sys::os;
 
 /// Build a SockAddr from raw native bytes (copied into a zeroed storage).
 fn sockaddr_from_bytes(data: &[u8]) -> PyResult<SockAddr> {
@@ -175,9 +176,9 @@ impl NativeSocketAddress {
 /// `NativeSocketAddress` for other families). None for AF_UNSPEC / truncated data (GIO's NULL).
 pub fn sockaddr_to_py(py: Python<'_>, addr: &SockAddr) -> PyResult<Option<Py<PyAny>>> {
     match addr.family() as i32 {
-        libc::AF_UNSPEC => Ok(None),
-        libc::AF_INET | libc::AF_INET6 => inet::sockaddr_to_inet(py, addr),
-        libc::AF_UNIX => Ok(Some(UnixSocketAddress::from_native(
+        os::AF_UNSPEC => Ok(None),
+        os::AF_INET | os::AF_INET6 => inet::sockaddr_to_inet(py, addr),
+        os::AF_UNIX => Ok(Some(UnixSocketAddress::from_native(
             py,
             native_bytes(addr),
         )?)),

@@ -13,8 +13,9 @@ use socket2::SockAddr;
 
 use super::{sockaddr_from_bytes, SocketAddress};
 use crate::enums::{self, Kind};
+use crate::sys::os;
 
-const AF_UNIX: i32 = libc::AF_UNIX;
+const AF_UNIX: i32 = os::AF_UNIX;
 const SUN_PATH_LEN: usize = 108;
 const SUN_PATH_OFFSET: usize = 2;
 
@@ -87,7 +88,7 @@ impl UnixSocketAddress {
             ));
         }
         let mut raw = [0u8; SUN_PATH_OFFSET + SUN_PATH_LEN];
-        raw[..2].copy_from_slice(&(AF_UNIX as libc::sa_family_t).to_ne_bytes());
+        raw[..2].copy_from_slice(&(AF_UNIX as os::sa_family_t).to_ne_bytes());
         let len = match kind {
             UNIX_ANONYMOUS => SUN_PATH_OFFSET,
             UNIX_PATH => {

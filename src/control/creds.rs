@@ -8,6 +8,7 @@ use pyo3::types::PyBytes;
 
 use super::SocketControlMessage;
 use crate::credentials::Credentials;
+use crate::sys::os;
 
 /// GIO's `GUnixCredentialsMessage`: `UnixCredentialsMessage(credentials=None)` (None = this
 /// process).
@@ -17,9 +18,9 @@ pub struct UnixCredentialsMessage {
 }
 
 /// Size of the SCM_CREDENTIALS payload.
-pub const UCRED_SIZE: usize = std::mem::size_of::<libc::ucred>();
+pub const UCRED_SIZE: usize = std::mem::size_of::<os::ucred>();
 
-fn ucred_bytes(cred: &libc::ucred) -> [u8; UCRED_SIZE] {
+fn ucred_bytes(cred: &os::ucred) -> [u8; UCRED_SIZE] {
     let mut out = [0u8; UCRED_SIZE];
     out[0..4].copy_from_slice(&cred.pid.to_ne_bytes());
     out[4..8].copy_from_slice(&cred.uid.to_ne_bytes());
@@ -28,12 +29,12 @@ fn ucred_bytes(cred: &libc::ucred) -> [u8; UCRED_SIZE] {
 }
 
 /// Parse an SCM_CREDENTIALS payload (None if the size is not a `struct ucred`).
-pub fn parse_ucred(data: &[u8]) -> Option<libc::ucred> {
+pub fn parse_ucred(data: &[u8]) -> Option<os::ucred> {
     if data.len() != UCRED_SIZE {
         return None;
     }
     let word = |i: usize| -> [u8; 4] { [data[i], data[i + 1], data[i + 2], data[i + 3]] };
-    Some(libc::ucred {
+    Some(os::ucred {
         pid: i32::from_ne_bytes(word(0)),
         uid: u32::from_ne_bytes(word(4)),
         gid: u32::from_ne_bytes(word(8)),
@@ -41,12 +42,12 @@ pub fn parse_ucred(data: &[u8]) -> Option<libc::ucred> {
 }
 
 fn header() -> SocketControlMessage {
-    SocketControlMessage::header(libc::SOL_SOCKET, libc::SCM_CREDENTIALS)
+    SocketControlMessage::header(os::SOL_SOCKET, os::SCM_CREDENTIALS)
 }
 
 impl UnixCredentialsMessage {
     /// A received message.
-    pub fn create<'py>(py: Python<'py>, cred: &libc::ucred) -> PyResult<Bound<'py, Self>> {
+    pub fn create<'py>(py: Python<'py>, cred: &os::ucred) -> PyResult<Bound<'py, Self>> {
         let credentials = Py::new(py, Credentials::from_ucred(cred))?;
         Bound::new(
             py,

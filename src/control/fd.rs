@@ -5,7 +5,7 @@
 //! owned by the message until `steal_fds()`. Whatever the message still owns is closed when
 //! it is dropped, so an unread message never leaks descriptors.
 
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::Mutex;
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -14,6 +14,7 @@ use pyo3::types::PyBytes;
 
 use super::SocketControlMessage;
 use crate::error;
+use crate::sys::os;
 
 /// The kernel's limit of descriptors in one SCM_RIGHTS message.
 pub const SCM_MAX_FD: usize = 253;
@@ -30,17 +31,8 @@ fn dup_cloexec(py: Python<'_>, fd: i64) -> PyResult<OwnedFd> {
         .ok()
         .filter(|f| *f >= 0)
         .ok_or_else(|| PyValueError::new_err(format!("invalid file descriptor {fd}")))?;
-    // SAFETY: fcntl(F_DUPFD_CLOEXEC) on any integer is safe; the result is checked.
-    let new = unsafe { libc::fcntl(raw, libc::F_DUPFD_CLOEXEC, 0) };
-    if new < 0 {
-        return Err(error::os_error(
-            py,
-            error::last_errno(),
-            "Error duplicating file descriptor",
-        ));
-    }
-    // SAFETY: `new` is a fresh descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+    crate::sys::cmsg::dup_cloexec(raw)
+        .map_err(|e| error::os_error(py, e, "Error duplicating file descriptor"))
 }
 
 impl UnixFDMessage {
@@ -51,13 +43,10 @@ impl UnixFDMessage {
 
     /// A message owning `fds` with its `SocketControlMessage` base (SOL_SOCKET, SCM_RIGHTS).
     fn init(fds: Vec<OwnedFd>) -> PyClassInitializer<Self> {
-        PyClassInitializer::from(SocketControlMessage::header(
-            libc::SOL_SOCKET,
-            libc::SCM_RIGHTS,
-        ))
-        .add_subclass(UnixFDMessage {
-            fds: Mutex::new(fds),
-        })
+        PyClassInitializer::from(SocketControlMessage::header(os::SOL_SOCKET, os::SCM_RIGHTS))
+            .add_subclass(UnixFDMessage {
+                fds: Mutex::new(fds),
+            })
     }
 
     fn lock(&self) -> PyResult<std::sync::MutexGuard<'_, Vec<OwnedFd>>> {
@@ -87,7 +76,7 @@ impl UnixFDMessage {
 impl UnixFDMessage {
     /// `UnixFDMessage(fds=())`: each fd is duplicated (close-on-exec); the caller keeps its own.
     #[new]
-    #[pyo3(signature = (fds = Vec::new()))]
+    #[pyo3(signature = (fds = Vec::new()), text_signature = "(fds=())")]
     fn py_new(py: Python<'_>, fds: Vec<i64>) -> PyResult<PyClassInitializer<Self>> {
         let owned = fds
             .into_iter()

@@ -7,11 +7,11 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
 
 use super::SocketControlMessage;
 use crate::address::{ip_from_py, InetAddress};
 use crate::sys::cmsg::{self as codec, as_bytes};
+use crate::sys::os;
 
 /// An IPv4 address, also from a v4-mapped IPv6 one.
 pub fn as_v4(ip: IpAddr) -> Option<Ipv4Addr> {
@@ -28,9 +28,9 @@ pub fn inet_address(py: Python<'_>, ip: IpAddr) -> PyResult<Py<PyAny>> {
 
 fn pktinfo_header(v6: bool) -> SocketControlMessage {
     if v6 {
-        SocketControlMessage::header(libc::IPPROTO_IPV6, libc::IPV6_PKTINFO)
+        SocketControlMessage::header(os::IPPROTO_IPV6, os::IPV6_PKTINFO)
     } else {
-        SocketControlMessage::header(libc::IPPROTO_IP, libc::IP_PKTINFO)
+        SocketControlMessage::header(os::IPPROTO_IP, os::IP_PKTINFO)
     }
 }
 
@@ -143,16 +143,6 @@ impl PacketInfoMessage {
         self.interface_index
     }
 
-    /// Size of the serialized data (12 for IPv4, 20 for IPv6).
-    fn get_size(&self) -> usize {
-        self.payload().len()
-    }
-
-    /// The native `in_pktinfo` / `in6_pktinfo`.
-    fn serialize<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.payload())
-    }
-
     fn __repr__(&self) -> String {
         let show = |ip: Option<IpAddr>| ip.map_or("None".to_string(), |i| i.to_string());
         format!(
@@ -166,9 +156,9 @@ impl PacketInfoMessage {
 
 fn tclass_header(v6: bool) -> SocketControlMessage {
     if v6 {
-        SocketControlMessage::header(libc::IPPROTO_IPV6, libc::IPV6_TCLASS)
+        SocketControlMessage::header(os::IPPROTO_IPV6, os::IPV6_TCLASS)
     } else {
-        SocketControlMessage::header(libc::IPPROTO_IP, libc::IP_TOS)
+        SocketControlMessage::header(os::IPPROTO_IP, os::IP_TOS)
     }
 }
 
@@ -245,16 +235,6 @@ impl TrafficClassMessage {
         self.value >> 2
     }
 
-    /// Size of the serialized data (1 for IP_TOS, 4 for IPV6_TCLASS).
-    fn get_size(&self) -> usize {
-        self.payload().len()
-    }
-
-    /// The native payload (a byte for IP_TOS, an int for IPV6_TCLASS).
-    fn serialize<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.payload())
-    }
-
     fn __repr__(&self) -> String {
         format!(
             "<giosocket.TrafficClassMessage value={:#04x} ecn={} dscp={}>",
@@ -277,8 +257,8 @@ pub struct TimestampMessage {
 impl TimestampMessage {
     fn init(ns: i64) -> PyClassInitializer<Self> {
         PyClassInitializer::from(SocketControlMessage::header(
-            libc::SOL_SOCKET,
-            libc::SCM_TIMESTAMPNS,
+            os::SOL_SOCKET,
+            os::SCM_TIMESTAMPNS,
         ))
         .add_subclass(TimestampMessage { ns })
     }
@@ -289,7 +269,7 @@ impl TimestampMessage {
     }
 
     fn payload(&self) -> Vec<u8> {
-        let ts = libc::timespec {
+        let ts = os::timespec {
             tv_sec: self.ns.div_euclid(1_000_000_000) as _,
             tv_nsec: self.ns.rem_euclid(1_000_000_000) as _,
         };
@@ -317,16 +297,6 @@ impl TimestampMessage {
         self.ns as f64 / 1e9
     }
 
-    /// Size of the serialized data (a `struct timespec`).
-    fn get_size(&self) -> usize {
-        std::mem::size_of::<libc::timespec>()
-    }
-
-    /// The native `struct timespec`.
-    fn serialize<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.payload())
-    }
-
     fn __repr__(&self) -> String {
         format!("<giosocket.TimestampMessage ns={}>", self.ns)
     }
@@ -342,10 +312,14 @@ pub struct DropCountMessage {
 }
 
 impl DropCountMessage {
+    fn payload(&self) -> [u8; 4] {
+        self.count.to_ne_bytes()
+    }
+
     fn init(count: u32) -> PyClassInitializer<Self> {
         PyClassInitializer::from(SocketControlMessage::header(
-            libc::SOL_SOCKET,
-            libc::SO_RXQ_OVFL,
+            os::SOL_SOCKET,
+            os::SO_RXQ_OVFL,
         ))
         .add_subclass(DropCountMessage { count })
     }
@@ -373,17 +347,31 @@ impl DropCountMessage {
         self.count
     }
 
-    /// Size of the serialized data (4).
-    fn get_size(&self) -> usize {
-        4
-    }
-
-    /// The counter as a native u32.
-    fn serialize<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.count.to_ne_bytes())
-    }
-
     fn __repr__(&self) -> String {
         format!("<giosocket.DropCountMessage count={}>", self.count)
     }
 }
+
+super::payload_methods!(
+    PacketInfoMessage,
+    "Size of the serialized data (12 for IPv4, 20 for IPv6).",
+    "The native `in_pktinfo` / `in6_pktinfo`."
+);
+
+super::payload_methods!(
+    TrafficClassMessage,
+    "Size of the serialized data (1 for IP_TOS, 4 for IPV6_TCLASS).",
+    "The native payload (a byte for IP_TOS, an int for IPV6_TCLASS)."
+);
+
+super::payload_methods!(
+    TimestampMessage,
+    "Size of the serialized data (a `struct timespec`).",
+    "The native `struct timespec`."
+);
+
+super::payload_methods!(
+    DropCountMessage,
+    "Size of the serialized data (4).",
+    "The counter as a native u32."
+);

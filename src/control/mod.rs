@@ -27,6 +27,25 @@ use pyo3::types::{PyBytes, PyTuple, PyType};
 
 use crate::buffer::ReadBuf;
 
+/// `get_size()` and `serialize()` of a built-in message class, from its `payload()`.
+macro_rules! payload_methods {
+    ($class:ty, $size_doc:literal, $serialize_doc:literal) => {
+        #[pymethods]
+        impl $class {
+            #[doc = $size_doc]
+            fn get_size(&self) -> usize {
+                self.payload().len()
+            }
+
+            #[doc = $serialize_doc]
+            fn serialize<'py>(&self, py: Python<'py>) -> Bound<'py, pyo3::types::PyBytes> {
+                pyo3::types::PyBytes::new(py, &self.payload())
+            }
+        }
+    };
+}
+pub(crate) use payload_methods;
+
 /// Classes registered with `SocketControlMessage.register`, in registration order.
 static REGISTRY: Mutex<Vec<Py<PyType>>> = Mutex::new(Vec::new());
 

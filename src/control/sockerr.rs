@@ -4,21 +4,21 @@
 //! the error ("port unreachable from 192.0.2.1") instead of a bare errno on the next call.
 
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
 use socket2::SockAddr;
 
 use super::SocketControlMessage;
 use crate::address::{sockaddr_from_py, sockaddr_to_py};
 use crate::error::{self, code_from_errno};
 use crate::sys::cmsg::{as_bytes, sockaddr_bytes, ExtendedError};
+use crate::sys::os;
 
 /// The `SO_EE_ORIGIN_*` constants, exported as `giosocket.SO_EE_ORIGIN_*`.
 pub const ORIGINS: &[(&str, u8)] = &[
-    ("SO_EE_ORIGIN_NONE", libc::SO_EE_ORIGIN_NONE),
-    ("SO_EE_ORIGIN_LOCAL", libc::SO_EE_ORIGIN_LOCAL),
-    ("SO_EE_ORIGIN_ICMP", libc::SO_EE_ORIGIN_ICMP),
-    ("SO_EE_ORIGIN_ICMP6", libc::SO_EE_ORIGIN_ICMP6),
-    ("SO_EE_ORIGIN_TXSTATUS", libc::SO_EE_ORIGIN_TXSTATUS),
+    ("SO_EE_ORIGIN_NONE", os::SO_EE_ORIGIN_NONE),
+    ("SO_EE_ORIGIN_LOCAL", os::SO_EE_ORIGIN_LOCAL),
+    ("SO_EE_ORIGIN_ICMP", os::SO_EE_ORIGIN_ICMP),
+    ("SO_EE_ORIGIN_ICMP6", os::SO_EE_ORIGIN_ICMP6),
+    ("SO_EE_ORIGIN_TXSTATUS", os::SO_EE_ORIGIN_TXSTATUS),
 ];
 
 /// Add the `SO_EE_ORIGIN_*` constants to the module.
@@ -32,20 +32,20 @@ pub fn add_origins(m: &Bound<'_, PyModule>) -> PyResult<()> {
 /// What an ICMP (v4 or v6) type/code pair means, in words.
 fn icmp_text(origin: u8, icmp_type: u8, code: u8) -> String {
     let known = match (origin, icmp_type, code) {
-        (libc::SO_EE_ORIGIN_ICMP, 3, 0) => "network unreachable",
-        (libc::SO_EE_ORIGIN_ICMP, 3, 1) => "host unreachable",
-        (libc::SO_EE_ORIGIN_ICMP, 3, 2) => "protocol unreachable",
-        (libc::SO_EE_ORIGIN_ICMP, 3, 3) => "port unreachable",
-        (libc::SO_EE_ORIGIN_ICMP, 3, 4) => "fragmentation needed",
-        (libc::SO_EE_ORIGIN_ICMP, 3, 13) => "communication administratively prohibited",
-        (libc::SO_EE_ORIGIN_ICMP, 11, _) => "time exceeded",
-        (libc::SO_EE_ORIGIN_ICMP6, 1, 0) => "no route to destination",
-        (libc::SO_EE_ORIGIN_ICMP6, 1, 1) => "communication administratively prohibited",
-        (libc::SO_EE_ORIGIN_ICMP6, 1, 3) => "address unreachable",
-        (libc::SO_EE_ORIGIN_ICMP6, 1, 4) => "port unreachable",
-        (libc::SO_EE_ORIGIN_ICMP6, 2, _) => "packet too big",
-        (libc::SO_EE_ORIGIN_ICMP6, 3, _) => "time exceeded",
-        (libc::SO_EE_ORIGIN_LOCAL, _, _) => "local error",
+        (os::SO_EE_ORIGIN_ICMP, 3, 0) => "network unreachable",
+        (os::SO_EE_ORIGIN_ICMP, 3, 1) => "host unreachable",
+        (os::SO_EE_ORIGIN_ICMP, 3, 2) => "protocol unreachable",
+        (os::SO_EE_ORIGIN_ICMP, 3, 3) => "port unreachable",
+        (os::SO_EE_ORIGIN_ICMP, 3, 4) => "fragmentation needed",
+        (os::SO_EE_ORIGIN_ICMP, 3, 13) => "communication administratively prohibited",
+        (os::SO_EE_ORIGIN_ICMP, 11, _) => "time exceeded",
+        (os::SO_EE_ORIGIN_ICMP6, 1, 0) => "no route to destination",
+        (os::SO_EE_ORIGIN_ICMP6, 1, 1) => "communication administratively prohibited",
+        (os::SO_EE_ORIGIN_ICMP6, 1, 3) => "address unreachable",
+        (os::SO_EE_ORIGIN_ICMP6, 1, 4) => "port unreachable",
+        (os::SO_EE_ORIGIN_ICMP6, 2, _) => "packet too big",
+        (os::SO_EE_ORIGIN_ICMP6, 3, _) => "time exceeded",
+        (os::SO_EE_ORIGIN_LOCAL, _, _) => "local error",
         _ => "",
     };
     if known.is_empty() {
@@ -73,10 +73,10 @@ pub struct SocketErrorMessage {
 }
 
 fn header(origin: u8) -> SocketControlMessage {
-    if origin == libc::SO_EE_ORIGIN_ICMP6 {
-        SocketControlMessage::header(libc::IPPROTO_IPV6, libc::IPV6_RECVERR)
+    if origin == os::SO_EE_ORIGIN_ICMP6 {
+        SocketControlMessage::header(os::IPPROTO_IPV6, os::IPV6_RECVERR)
     } else {
-        SocketControlMessage::header(libc::IPPROTO_IP, libc::IP_RECVERR)
+        SocketControlMessage::header(os::IPPROTO_IP, os::IP_RECVERR)
     }
 }
 
@@ -198,16 +198,6 @@ impl SocketErrorMessage {
         err.into_value(py).into_any()
     }
 
-    /// Size of the serialized data (`sock_extended_err` plus the offender address).
-    fn get_size(&self) -> usize {
-        self.payload().len()
-    }
-
-    /// The native `sock_extended_err` followed by the offender's `sockaddr`.
-    fn serialize<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.payload())
-    }
-
     fn __repr__(&self) -> String {
         format!(
             "<giosocket.SocketErrorMessage errno={} origin={} type={} code={} ({})>",
@@ -222,7 +212,7 @@ impl SocketErrorMessage {
 
 impl SocketErrorMessage {
     fn payload(&self) -> Vec<u8> {
-        let ee = libc::sock_extended_err {
+        let ee = os::sock_extended_err {
             ee_errno: self.errno as u32,
             ee_origin: self.origin,
             ee_type: self.icmp_type,
@@ -240,3 +230,9 @@ impl SocketErrorMessage {
         out
     }
 }
+
+super::payload_methods!(
+    SocketErrorMessage,
+    "Size of the serialized data (`sock_extended_err` plus the offender address).",
+    "The native `sock_extended_err` followed by the offender's `sockaddr`."
+);

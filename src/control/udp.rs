@@ -9,40 +9,20 @@ use pyo3::types::PyBytes;
 
 use super::SocketControlMessage;
 
+use crate::sys::cmsg::udp_option_supported;
 pub use crate::sys::cmsg::{UDP_GRO, UDP_SEGMENT};
-
-/// Whether the running kernel supports `opt` on UDP sockets (probed once, on a fresh socket).
-fn probe(opt: i32) -> bool {
-    // SAFETY: plain syscalls on a socket we create and close here; results checked.
-    unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
-        if fd < 0 {
-            return false;
-        }
-        let mut value: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        let rc = libc::getsockopt(
-            fd,
-            libc::SOL_UDP,
-            opt,
-            (&mut value as *mut libc::c_int).cast(),
-            &mut len,
-        );
-        libc::close(fd);
-        rc == 0
-    }
-}
+use crate::sys::os;
 
 /// Whether UDP GSO (`UDP_SEGMENT`) is available.
 pub fn gso_supported() -> bool {
     static SUPPORTED: OnceLock<bool> = OnceLock::new();
-    *SUPPORTED.get_or_init(|| probe(UDP_SEGMENT))
+    *SUPPORTED.get_or_init(|| udp_option_supported(UDP_SEGMENT))
 }
 
 /// Whether UDP GRO (`UDP_GRO`) is available.
 pub fn gro_supported() -> bool {
     static SUPPORTED: OnceLock<bool> = OnceLock::new();
-    *SUPPORTED.get_or_init(|| probe(UDP_GRO))
+    *SUPPORTED.get_or_init(|| udp_option_supported(UDP_GRO))
 }
 
 /// `UdpSegmentMessage(segment_size)`: sent with one large buffer, the kernel splits it into
@@ -61,7 +41,7 @@ impl UdpSegmentMessage {
 
     /// A message of `size` with its `SocketControlMessage` base (SOL_UDP, UDP_SEGMENT).
     fn init(size: u16) -> PyClassInitializer<Self> {
-        PyClassInitializer::from(SocketControlMessage::header(libc::SOL_UDP, UDP_SEGMENT))
+        PyClassInitializer::from(SocketControlMessage::header(os::SOL_UDP, UDP_SEGMENT))
             .add_subclass(UdpSegmentMessage { segment_size: size })
     }
 

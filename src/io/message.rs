@@ -11,11 +11,13 @@ use crate::cmsg::{self, ControlBuf};
 use crate::control::udp::{self, UDP_GRO};
 use crate::engine::Budget;
 use crate::enums::{self, Kind};
-use crate::error::{self, last_errno, Code};
-use crate::messages::sockaddr_from_raw;
-use crate::socket::{Socket, DETACH_ABOVE};
+use crate::error::{self, Code};
+use crate::socket::Socket;
 use crate::sys;
-use crate::vectors::{InVecs, OutVecs, Unshared};
+use crate::sys::errno;
+use crate::sys::mmsg::{self, Msg, NameBuf};
+use crate::sys::os;
+use crate::vectors::{InVecs, OutVecs};
 
 /// GIO's context for send errors.
 pub const SEND_CONTEXT: &str = "Error sending message";
@@ -58,7 +60,7 @@ impl<'py> Dest<'py> {
 
 /// The call's budget: `MSG_DONTWAIT` in `flags` makes it non-blocking.
 pub fn budget_for(default: Budget, flags: i32) -> Budget {
-    if flags & libc::MSG_DONTWAIT != 0 {
+    if flags & os::MSG_DONTWAIT != 0 {
         Budget::NonBlocking
     } else {
         default
@@ -66,21 +68,16 @@ pub fn budget_for(default: Budget, flags: i32) -> Budget {
 }
 
 /// A `msghdr` over the given parts (pointers must outlive its use).
-pub fn msghdr(
-    name: Option<&SockAddr>,
-    iov: &[libc::iovec],
-    control: &mut ControlBuf,
-) -> libc::msghdr {
-    // SAFETY: all-zero is a valid msghdr (null pointers, zero lengths).
-    let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
+pub fn msghdr(name: Option<&SockAddr>, iov: &[os::iovec], control: &mut ControlBuf) -> os::msghdr {
+    let mut hdr = mmsg::empty_msghdr();
     if let Some(addr) = name {
-        hdr.msg_name = addr.as_ptr() as *mut libc::c_void;
+        hdr.msg_name = addr.as_ptr() as *mut os::c_void;
         hdr.msg_namelen = addr.len();
     }
     if iov.is_empty() {
         hdr.msg_iov = std::ptr::null_mut();
     } else {
-        hdr.msg_iov = iov.as_ptr() as *mut libc::iovec;
+        hdr.msg_iov = iov.as_ptr() as *mut os::iovec;
     }
     hdr.msg_iovlen = iov.len() as _;
     hdr.msg_control = control.ptr();
@@ -89,14 +86,10 @@ pub fn msghdr(
 }
 
 /// A receiving `msghdr`: `msghdr` with the sender's address going to `name`.
-pub fn recv_msghdr(
-    name: &mut libc::sockaddr_storage,
-    iov: &[libc::iovec],
-    control: &mut ControlBuf,
-) -> libc::msghdr {
+pub fn recv_msghdr(name: &mut NameBuf, iov: &[os::iovec], control: &mut ControlBuf) -> os::msghdr {
     let mut hdr = msghdr(None, iov, control);
-    hdr.msg_name = (name as *mut libc::sockaddr_storage).cast();
-    hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    hdr.msg_name = name.as_mut_ptr();
+    hdr.msg_namelen = NameBuf::CAPACITY;
     hdr
 }
 
@@ -119,8 +112,8 @@ impl Socket {
             Some(v) if !v.is_none() => OutVecs::new(v)?,
             _ => OutVecs::empty(),
         };
-        let nul = [libc::iovec {
-            iov_base: (&NUL as *const u8) as *mut libc::c_void,
+        let nul = [os::iovec {
+            iov_base: (&NUL as *const u8) as *mut os::c_void,
             iov_len: 1,
         }];
         let iov = if vecs.iov().is_empty() {
@@ -129,29 +122,25 @@ impl Socket {
             vecs.iov()
         };
         let mut control = cmsg::encode_arg(messages, cmsg::target(to.get(), self.family))?;
-        let hdr = msghdr(to.get(), iov, &mut control);
-        let hdr_ptr = Unshared(&hdr as *const libc::msghdr);
+        let mut hdr = msghdr(to.get(), iov, &mut control);
+        let msg = Msg::new(&mut hdr);
         let budget = budget_for(budget, flags);
         let soft = soft_would_block && !budget.blocks();
-        let flags = flags | libc::MSG_NOSIGNAL;
+        let flags = flags | os::MSG_NOSIGNAL;
         self.io(
             py,
-            libc::POLLOUT,
+            os::POLLOUT,
             budget,
             cancellable,
             SEND_CONTEXT,
-            vecs.total() >= DETACH_ABOVE,
-            |fd| {
-                // SAFETY: the msghdr points into `to`, `vecs`/`nul` and `control`, all alive
-                // for the whole call.
-                let n = unsafe { libc::sendmsg(fd, hdr_ptr.get(), flags) };
-                if n >= 0 {
-                    Ok(Some(n as usize))
-                } else {
-                    match last_errno() {
-                        libc::EAGAIN if soft => Ok(None),
-                        errno => Err(errno),
-                    }
+            true,
+            move |fd| {
+                // The msghdr points into `to`, `vecs`/`nul` and `control`, all alive for the
+                // whole call.
+                match msg.send(fd, flags) {
+                    Ok(n) => Ok(Some(n)),
+                    Err(errno::EAGAIN) if soft => Ok(None),
+                    Err(errno) => Err(errno),
                 }
             },
         )
@@ -237,35 +226,34 @@ impl Socket {
             _ => None,
         };
         let mut scratch = [0u8; 1];
-        let one = [libc::iovec {
+        let one = [os::iovec {
             iov_base: scratch.as_mut_ptr().cast(),
             iov_len: 1,
         }];
-        let (iov, total) = match &vecs {
-            Some(v) if !v.iov().is_empty() => (v.iov(), v.total()),
-            _ => (&one[..], 1),
+        let iov = match &vecs {
+            Some(v) if !v.iov().is_empty() => v.iov(),
+            _ => &one[..],
         };
         let mut control = ControlBuf::with_len(cmsg::RECV_SPACE);
-        // SAFETY: all-zero is a valid sockaddr_storage.
-        let mut name: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        let mut name = NameBuf::new();
         let mut hdr = recv_msghdr(&mut name, iov, &mut control);
-        let hdr_ptr = Unshared(&mut hdr as *mut libc::msghdr);
+        let mut msg = Msg::new(&mut hdr);
         let budget = budget_for(self.default_budget(), flags);
-        let sys_flags = flags | libc::MSG_CMSG_CLOEXEC;
+        let sys_flags = flags | os::MSG_CMSG_CLOEXEC;
         let n = self.io(
             py,
-            libc::POLLIN,
+            os::POLLIN,
             budget,
             cancellable::from_arg(&cancellable),
             RECV_CONTEXT,
-            total >= DETACH_ABOVE,
+            true,
             |fd| {
-                // SAFETY: the msghdr points into `name`, `vecs`/`scratch` and `control`, all
-                // alive and exclusively ours for the call; only this closure touches `hdr`.
-                sys::count(unsafe { libc::recvmsg(fd, hdr_ptr.get(), sys_flags) })
+                // The msghdr points into `name`, `vecs`/`scratch` and `control`, all alive and
+                // exclusively ours for the call; only this closure touches `hdr`.
+                msg.receive(fd, sys_flags)
             },
         )?;
-        let name = (hdr.msg_namelen > 0).then(|| sockaddr_from_raw(&name, hdr.msg_namelen));
+        let name = (hdr.msg_namelen > 0).then(|| name.to_sockaddr(hdr.msg_namelen));
         // Take the descriptors first: nothing after this may leak them.
         let messages = cmsg::decode(py, &control, hdr.msg_controllen, name.as_ref())?;
         let list = PyList::new(py, messages)?.unbind();
@@ -273,7 +261,7 @@ impl Socket {
             Some(addr) => sockaddr_to_py(py, addr)?,
             None => None,
         };
-        Ok((n, sender, list, hdr.msg_flags & !libc::MSG_CMSG_CLOEXEC))
+        Ok((n, sender, list, hdr.msg_flags & !os::MSG_CMSG_CLOEXEC))
     }
 
     /// Enable or disable UDP generic receive offload (Linux `UDP_GRO`): the kernel may then
@@ -289,8 +277,8 @@ impl Socket {
                 "UDP generic receive offload (UDP_GRO) is not supported by this kernel",
             ));
         }
-        sys::setsockopt_int(guard.fd, libc::SOL_UDP, UDP_GRO, enabled as i32).map_err(|e| {
-            if e == libc::ENOPROTOOPT {
+        sys::setsockopt_int(guard.fd, os::SOL_UDP, UDP_GRO, enabled as i32).map_err(|e| {
+            if e == os::ENOPROTOOPT {
                 error::error(
                     py,
                     Code::NotSupported,

@@ -11,7 +11,7 @@ use pyo3::types::PyBytes;
 use socket2::SockAddr;
 
 use crate::address::{sockaddr_from_py, sockaddr_to_py};
-use crate::buffer::{BytesOut, ReadBuf, SendPtr, WriteBuf};
+use crate::buffer::{with_writable, BytesOut, ReadBuf, SendPtr};
 use crate::cancellable::{self, Cancellable};
 use crate::engine::Budget;
 use crate::error;
@@ -120,11 +120,12 @@ impl Socket {
         budget: Budget,
         cancellable: Option<&Cancellable>,
     ) -> PyResult<Option<(usize, Option<Py<PyAny>>)>> {
-        let out = WriteBuf::new(buffer)?;
-        match self.recv_raw(py, out.ptr(), out.len(), want_from, budget, cancellable)? {
-            Some((n, from)) => Ok(Some((n, self.address_obj(py, from)?))),
-            None => Ok(None),
-        }
+        with_writable(buffer, |ptr, len| {
+            match self.recv_raw(py, ptr, len, want_from, budget, cancellable)? {
+                Some((n, from)) => Ok(Some((n, self.address_obj(py, from)?))),
+                None => Ok(None),
+            }
+        })
     }
 
     fn address_obj(&self, py: Python<'_>, from: Option<SockAddr>) -> PyResult<Option<Py<PyAny>>> {

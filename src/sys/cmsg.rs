@@ -15,6 +15,28 @@ pub const UDP_SEGMENT: i32 = 103;
 /// `UDP_GRO` (linux/udp.h): cmsg carrying the GRO segment size (int).
 pub const UDP_GRO: i32 = 104;
 
+/// Whether the running kernel supports the UDP-level option `opt` (probed on a fresh socket).
+pub fn udp_option_supported(opt: i32) -> bool {
+    // SAFETY: plain syscalls on a socket we create and close here; results checked.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return false;
+        }
+        let mut value: libc::c_int = 0;
+        let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+        let rc = libc::getsockopt(
+            fd,
+            libc::SOL_UDP,
+            opt,
+            (&mut value as *mut libc::c_int).cast(),
+            &mut len,
+        );
+        libc::close(fd);
+        rc == 0
+    }
+}
+
 /// `CMSG_SPACE(len)`: the room one message with `len` payload bytes takes.
 pub fn space(len: usize) -> usize {
     // SAFETY: CMSG_SPACE is pure arithmetic.
@@ -155,6 +177,7 @@ impl<'a> Encoder<'a> {
 /// # Safety
 /// Implementors must be padding-free `repr(C)` structs or integers, valid for every bit
 /// pattern.
+// SAFETY: the contract is the implementors' (above); each `unsafe impl` below states it.
 pub unsafe trait Plain: Copy {}
 // SAFETY: integers and libc's plain structs are valid for every bit pattern.
 unsafe impl Plain for u8 {}
@@ -270,6 +293,17 @@ pub fn take_fds(data: &[u8]) -> Vec<OwnedFd> {
         // SAFETY: the kernel installed these descriptors for us; nothing else owns them.
         .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) })
         .collect()
+}
+
+/// Duplicate `fd` with close-on-exec (for an SCM_RIGHTS message that must own its copies).
+pub fn dup_cloexec(fd: RawFd) -> Result<OwnedFd, i32> {
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) on any integer is safe; the result is checked.
+    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if new < 0 {
+        return Err(crate::sys::last_errno());
+    }
+    // SAFETY: `new` is a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
 
 /// Destination address and interface of a datagram (IP_PKTINFO / IPV6_PKTINFO).

@@ -10,12 +10,17 @@ compile_error!(
 );
 
 pub mod addr;
+#[cfg(feature = "bench")]
+pub mod bench;
+pub mod cmsg;
 pub mod creds;
 pub mod errno;
 pub mod eventfd;
 pub mod fork;
+pub mod mmsg;
 pub mod multicast;
 pub mod net;
+pub mod os;
 pub mod poll;
 
 use std::os::fd::RawFd;
@@ -33,12 +38,11 @@ pub fn last_errno() -> i32 {
         .unwrap_or(libc::EIO)
 }
 
-/// Address families.
-pub use libc::{AF_INET, AF_INET6, AF_UNIX};
-/// Option levels and names the glue sets or reads.
-pub use libc::{
-    IPPROTO_IPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, IPV6_V6ONLY, SOL_SOCKET, SO_DOMAIN,
-    SO_ERROR, SO_KEEPALIVE, SO_REUSEADDR, SO_REUSEPORT, SO_TYPE, TCP_NODELAY,
+/// The names the glue uses most, also at `sys::` directly.
+pub use os::{
+    AF_INET, AF_INET6, AF_UNIX, IPPROTO_IPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, IPV6_V6ONLY,
+    SOL_SOCKET, SO_DOMAIN, SO_ERROR, SO_KEEPALIVE, SO_REUSEADDR, SO_REUSEPORT, SO_TYPE,
+    TCP_NODELAY,
 };
 
 /// A byte- or message-count syscall's return value: `Ok(count)`, or `Err(errno)` when negative.
@@ -143,4 +147,3 @@ pub fn getsockname(fd: RawFd) -> Result<SockAddr, i32> {
 pub fn getpeername(fd: RawFd) -> Result<SockAddr, i32> {
     name_of(fd, true)
 }
-pub mod cmsg;
