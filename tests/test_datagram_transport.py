@@ -658,3 +658,38 @@ def test_reuse_port_lets_two_endpoints_share_a_port(loop_kind: str) -> None:
         await proto.lost
 
     _run(loop_kind, taken())
+
+
+def test_pause_reading_from_the_callback_holds_the_rest_of_a_batch(loop_kind: str) -> None:
+    """pause_reading() inside datagram_received: nothing more arrives until resume_reading(),
+    then the rest, in order, as with asyncio's transport (which reads one at a time)."""
+
+    class Pauser(Recorder):
+        def datagram_received(self, data: bytes, addr: Any) -> None:
+            super().datagram_received(data, addr)
+            if data == b"3":
+                self.transport.pause_reading()
+                asyncio.get_running_loop().call_later(0.05, self.resume)
+
+        def resume(self) -> None:
+            self.events.append(("resumed",))
+            self.transport.resume_reading()
+
+    async def scenario(make: Make) -> list[Any]:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as raw:
+            raw.bind(("127.0.0.1", 0))
+            transport, proto = await make(Pauser, local_addr=("127.0.0.1", 0))
+            proto.names[raw.getsockname()[1]] = "raw"
+            transport.pause_reading()
+            for i in range(10):
+                raw.sendto(b"%d" % i, transport.get_extra_info("sockname"))
+            transport.resume_reading()
+            await proto.wait_for(10)
+            assert transport.is_reading()
+        transport.close()
+        await proto.lost
+        return proto.events
+
+    own, mine = both(loop_kind, scenario, reference="asyncio")  # uvloop's has no pause_reading
+    assert mine == own
+    assert [e[0] for e in own] == ["made"] + ["data"] * 4 + ["resumed"] + ["data"] * 6 + ["lost"]

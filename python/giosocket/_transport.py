@@ -196,6 +196,8 @@ class DatagramTransport(asyncio.DatagramTransport):
         self._inputs = [InputMessage([view[i * slot : (i + 1) * slot]]) for i in range(batch)]
         self._few, self._rest = self._inputs[:_FEW], self._inputs[_FEW:]
         self._offer = self._inputs  # the slots the next wake-up offers first
+        # Datagrams already received when the protocol paused reading mid-batch.
+        self._backlog: list[tuple[bytes, _PyAddress]] = []
         self._from_cache: dict[SocketAddress, _PyAddress] = {}
         # Sending
         # Runs of datagrams, each one future message: (destination, segment size, datagrams).
@@ -298,7 +300,10 @@ class DatagramTransport(asyncio.DatagramTransport):
         if self._closing or not self._paused:
             return
         self._paused = False
-        self._start_reading()
+        if self._backlog:
+            self._loop.call_soon(self._drain_backlog)
+        else:
+            self._start_reading()
 
     def _start_reading(self) -> None:
         if self._reading or not self.is_reading() or self._sock is None:
@@ -359,6 +364,9 @@ class DatagramTransport(asyncio.DatagramTransport):
                         self._deliver_segments(message, start, size, segment)
                         if self._closing:
                             break
+                        if self._paused:
+                            self._backlog += self._collect(inputs, i + 1, count)
+                            break
                         continue
                 if peer is None:
                     addr = cache.get(message.address)  # type: ignore[arg-type]
@@ -374,6 +382,9 @@ class DatagramTransport(asyncio.DatagramTransport):
                     self._callback_failed(exc, "datagram_received")
                 if self._closing:
                     break  # closed by the protocol: as asyncio, nothing more is delivered
+                if self._paused:  # pause_reading() from the callback: keep the rest for later
+                    self._backlog += self._collect(inputs, i + 1, count)
+                    break
         finally:
             self._deferred = deferred
             if self._queue and not self._writing and not self._conn_lost:
@@ -383,14 +394,21 @@ class DatagramTransport(asyncio.DatagramTransport):
         """Deliver a GRO slot as the datagrams it holds (``segment`` bytes each, last shorter)."""
         area = self._area
         addr = self._peer if self._peer is not None else self._source(message)
-        for offset in range(start, start + size, segment):
+        end = start + size
+        for offset in range(start, end, segment):
             try:
                 self._protocol.datagram_received(  # type: ignore[attr-defined]
-                    area[offset : min(offset + segment, start + size)], addr
+                    area[offset : min(offset + segment, end)], addr
                 )
             except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
                 self._callback_failed(exc, "datagram_received")
             if self._closing:
+                return
+            if self._paused:
+                self._backlog += [
+                    (area[o : min(o + segment, end)], addr)
+                    for o in range(offset + segment, end, segment)
+                ]
                 return
 
     def _source(self, message: InputMessage) -> _PyAddress:
@@ -412,10 +430,13 @@ class DatagramTransport(asyncio.DatagramTransport):
         self._report(OSError(errno.EMSGSIZE, f"datagram larger than {self._slot} bytes dropped"))
         return True
 
-    def _deliver_batch(self, inputs: list[InputMessage], count: int) -> None:
+    def _collect(
+        self, inputs: list[InputMessage], first: int, count: int
+    ) -> list[tuple[bytes, _PyAddress]]:
+        """The datagrams of slots ``first``..``count`` as ``(data, addr)``, GRO slots split."""
         area, slot, peer = self._area, self._slot, self._peer
         batch: list[tuple[bytes, _PyAddress]] = []
-        for i in range(count):
+        for i in range(first, count):
             message = inputs[i]
             size = message.bytes_received
             if size >= slot and self._truncated(message):
@@ -431,11 +452,32 @@ class DatagramTransport(asyncio.DatagramTransport):
                 )
             else:
                 batch.append((area[start : start + size], addr))
+        return batch
+
+    def _deliver_batch(self, inputs: list[InputMessage], count: int) -> None:
+        batch = self._collect(inputs, 0, count)
         if batch and not self._closing and self._batch_callback is not None:
             try:
                 self._batch_callback(batch)
             except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
                 self._callback_failed(exc, "datagrams_received")
+
+    def _drain_backlog(self) -> None:
+        """After ``resume_reading()``: what a pause held back, then the socket again."""
+        deferred, self._deferred = self._deferred, True
+        try:
+            while self._backlog and not self._paused and not self._closing:
+                data, addr = self._backlog.pop(0)
+                try:
+                    self._protocol.datagram_received(data, addr)  # type: ignore[attr-defined]
+                except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
+                    self._callback_failed(exc, "datagram_received")
+        finally:
+            self._deferred = deferred
+            if self._queue and not self._writing and not self._conn_lost:
+                self._flush()
+        if not self._backlog:
+            self._start_reading()
 
     def _callback_failed(self, exc: Exception, name: str) -> None:
         self._loop.call_exception_handler(
