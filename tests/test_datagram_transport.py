@@ -338,11 +338,13 @@ def test_close_sends_queue_then_loses_abort_discards(loop_kind: str, tmp_path: P
         finally:
             peer.close()
 
-    (own, own_left), (mine, mine_left) = both(loop_kind, scenario, reference="asyncio")
+    (own, _own_left), (mine, mine_left) = both(loop_kind, scenario, reference="asyncio")
     assert mine == own
     assert own[2] and own[3]  # close delivered all, abort dropped what the kernel refused
     assert own[0][-1] == own[1][-1] == ("lost", None)
-    assert own_left[0] == 0 and mine_left == [0, 0]
+    # Nothing is left queued once the protocol saw connection_lost (asyncio's own transport is
+    # not checked here: its count after close differs between Python versions, e.g. 3.13).
+    assert mine_left == [0, 0]
 
 
 def test_errors_reach_error_received(loop_kind: str) -> None:
