@@ -58,6 +58,7 @@ __all__ = [
     "UnixCredentialsMessage",
     "UnixFDMessage",
     "UnixSocketAddress",
+    "_DatagramSlots",
     "_InFlight",
     "__version__",
     "_init",
@@ -792,6 +793,53 @@ class Socket:
     def _try_receive_from(
         self, size: int, cancellable: Cancellable | None = None
     ) -> tuple[bytes, SocketAddress | None] | None: ...
+    def _try_send_messages(
+        self,
+        messages: Iterable[OutputMessage],
+        flags: int = 0,
+        cancellable: Cancellable | None = None,
+    ) -> int | None:
+        """`send_messages` without blocking: the count, or None if it would block."""
+    def _try_receive_messages(
+        self,
+        messages: Iterable[InputMessage],
+        flags: int = 0,
+        cancellable: Cancellable | None = None,
+    ) -> int | None:
+        """`receive_messages` without blocking: the count, or None if it would block."""
+    def _receive_datagrams(self, slots: _DatagramSlots) -> list[tuple[bytes | None, Any]] | None:
+        """One non-blocking recvmmsg (MSG_WAITFORONE) into `slots`: a list of `(bytes, address)`
+        (GRO slots split into their datagrams; a truncated datagram as `(None, address)`), or
+        None if nothing is queued.
+        """
+    def _send_datagrams(
+        self,
+        runs: list[tuple[SocketAddress | None, int, list[bytes]]],
+        start: int = 0,
+    ) -> int | None:
+        """One non-blocking sendmmsg of `runs[start:]` (at most 1024), each an `(address or None,
+        segment size, [bytes, ...])` run: several datagrams go as one UDP GSO message. The
+        number of runs the kernel took, or None if it would block; raises when the first fails.
+        """
+
+@final
+class _DatagramSlots:
+    """Reusable receive slots for `Socket._receive_datagrams`: one area of `count` slots of
+    `slot_size` bytes (pages are touched only as datagrams land in them), sender and control
+    storage, and the senders' converted addresses.
+    """
+
+    def __new__(
+        cls,
+        count: int,
+        slot_size: int,
+        convert: Callable[[SocketAddress], Any],
+        peer: Any = None,
+        control: bool = True,
+    ) -> _DatagramSlots: ...
+    @property
+    def truncated(self) -> int:
+        """How many datagrams of the last receive were truncated (reported as `(None, addr)`)."""
 
 @final
 class _InFlight:

@@ -4,7 +4,7 @@ Behaves as asyncio's own datagram transport (same callbacks in the same order, s
 same flow control), with the system calls batched:
 
 - Receiving: each readiness wake-up reads up to ``batch`` datagrams with one ``recvmmsg``
-  (``Socket.receive_messages`` on reused ``InputMessage`` slots). A protocol that defines
+  (``Socket._receive_datagrams`` on reused native slots). A protocol that defines
   ``datagrams_received(batch)`` gets one call with a list of ``(data, addr)`` per wake-up.
 - Sending: ``sendto`` copies the data and queues it. Datagrams sent while the transport delivers
   received ones go out together when that delivery ends; datagrams sent from anywhere else go out
@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import logging
-import mmap
-import operator
 import os
 import socket as _socket
 import warnings
@@ -32,15 +31,12 @@ from typing import Any, Callable, Optional
 
 from ._enums import SocketFamily, UnixSocketAddressType
 from ._giosocket import (
-    MSG_TRUNC,
-    MSG_WAITFORONE,
     InetSocketAddress,
-    InputMessage,
-    OutputMessage,
     Socket,
     SocketAddress,
     UdpSegmentMessage,
     UnixSocketAddress,
+    _DatagramSlots,
 )
 
 __all__ = ["DatagramTransport"]
@@ -58,17 +54,7 @@ _SEND_ROUND = 1024  # sendmmsg's most messages per call (UIO_MAXIOV)
 _GSO_SEGMENTS = 64  # the kernel's UDP_MAX_SEGMENTS (older kernels)
 _GSO_BYTES = 65000  # stays under the IP length limit for both families
 _CACHE_LIMIT = 4096
-_FEW = 4  # slots offered first after a wake-up that found at most this many datagrams
 _WARN_AFTER_LOST = 5  # asyncio's LOG_THRESHOLD_FOR_CONNLOST_WRITES
-
-
-def _gso_message(dest: SocketAddress | None, vectors: list[bytes], size: int) -> OutputMessage:
-    """One OutputMessage the kernel splits into datagrams of ``size`` bytes (UDP GSO)."""
-    return OutputMessage(dest, vectors, segment_size=size)
-
-
-# The GRO segment size of a received message (0: one datagram), read natively.
-_segment_size: Callable[[InputMessage], int] = operator.attrgetter("segment_size")
 
 
 def _enable_gro(sock: Socket) -> bool:
@@ -185,20 +171,24 @@ class DatagramTransport(asyncio.DatagramTransport):
             _socket.IPPROTO_UDP,
         )
         self._gso_limit = 65535 if inet_udp and UdpSegmentMessage.is_supported() else 0
-        # Receiving: one anonymous mapping holds every slot; pages are touched only as
-        # datagrams land in them. With UDP GRO the kernel may hand several datagrams of one
-        # sender as one slot (segment size given): they are split again before delivery.
+        # Receiving: native slots (one lazily touched area) for one recvmmsg per wake-up,
+        # returning (bytes, addr) pairs; senders are converted once each (by _to_python).
+        # With UDP GRO the kernel may hand several datagrams of one sender as one slot: they
+        # come back split. A truncated datagram comes back as (None, addr).
+        inet = self._family in (_socket.AF_INET, _socket.AF_INET6)
         slot = _UNIX_SLOT if self._family == _socket.AF_UNIX else _INET_SLOT
         self._slot = slot
-        self._area = mmap.mmap(-1, slot * batch)
-        view = memoryview(self._area)
-        self._gro = inet_udp and _enable_gro(sock)
-        self._inputs = [InputMessage([view[i * slot : (i + 1) * slot]]) for i in range(batch)]
-        self._few, self._rest = self._inputs[:_FEW], self._inputs[_FEW:]
-        self._offer = self._inputs  # the slots the next wake-up offers first
+        if inet_udp:
+            _enable_gro(sock)
+        self._slots = _DatagramSlots(
+            batch,
+            slot,
+            functools.partial(_to_python, family=self._family),
+            self._peer,
+            inet,
+        )
         # Datagrams already received when the protocol paused reading mid-batch.
         self._backlog: list[tuple[bytes, _PyAddress]] = []
-        self._from_cache: dict[SocketAddress, _PyAddress] = {}
         # Sending
         # Runs of datagrams, each one future message: (destination, segment size, datagrams).
         # Consecutive sends of one size to one destination join the open run (UDP GSO).
@@ -320,147 +310,62 @@ class DatagramTransport(asyncio.DatagramTransport):
         sock = self._sock
         if self._conn_lost or sock is None:
             return
-        inputs = self._inputs
-        offer = self._offer
         try:
-            # WAITFORONE: take what is queued (up to the slots offered) and stop; without it a
-            # partial batch would cost a second recvmmsg ending in EAGAIN.
-            count = sock.receive_messages(offer, MSG_WAITFORONE)
-            if count == len(offer) < len(inputs):
-                # the few slots offered after quiet wake-ups filled up: more may be queued
-                try:
-                    count += sock.receive_messages(self._rest, MSG_WAITFORONE)
-                except BlockingIOError:
-                    pass
-                except OSError as exc:
-                    self._loop.call_soon(self._report, exc)  # after these datagrams
-        except BlockingIOError:
-            return
+            # One recvmmsg (WAITFORONE: what is queued, up to the batch, then stop).
+            batch = sock._receive_datagrams(self._slots)
         except OSError as exc:
             self._protocol.error_received(exc)  # type: ignore[attr-defined]
             return
         except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
             self._fatal_error(exc, "Fatal read error on datagram transport")
             return
-        # Setting up a slot costs even when unused: after a wake-up that found only a few
-        # datagrams, the next one offers a few slots first (and the rest if they all fill).
-        self._offer = inputs if count > _FEW else self._few
+        if batch is None:
+            return
         deferred, self._deferred = self._deferred, True
         try:
             if self._batch_callback is not None:
-                self._deliver_batch(inputs, count)
+                if self._slots.truncated:
+                    batch = self._without_truncated(batch)
+                if batch and not self._closing:
+                    try:
+                        self._batch_callback(batch)
+                    except Exception as exc:  # noqa: BLE001 (asyncio's rule: the loop's handler)
+                        self._callback_failed(exc, "datagrams_received")
                 return
-            area, slot, peer, gro = self._area, self._slot, self._peer, self._gro
-            cache = self._from_cache
-            for i in range(count):
-                message = inputs[i]
-                size = message.bytes_received
-                if size >= slot and self._truncated(message):
+            i = 0
+            for data, addr in batch:
+                i += 1
+                if data is None:
+                    self._report_truncated()
                     continue
-                start = i * slot
-                if gro:
-                    segment = _segment_size(message)
-                    if segment and size > segment:
-                        self._deliver_segments(message, start, size, segment)
-                        if self._closing:
-                            break
-                        if self._paused:
-                            self._backlog += self._collect(inputs, i + 1, count)
-                            break
-                        continue
-                if peer is None:
-                    addr = cache.get(message.address)  # type: ignore[arg-type]
-                    if addr is None:
-                        addr = self._source(message)
-                else:
-                    addr = peer
                 try:
-                    self._protocol.datagram_received(  # type: ignore[attr-defined]
-                        area[start : start + size], addr
-                    )
+                    self._protocol.datagram_received(data, addr)  # type: ignore[attr-defined]
                 except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
                     self._callback_failed(exc, "datagram_received")
                 if self._closing:
                     break  # closed by the protocol: as asyncio, nothing more is delivered
                 if self._paused:  # pause_reading() from the callback: keep the rest for later
-                    self._backlog += self._collect(inputs, i + 1, count)
+                    self._backlog += self._without_truncated(batch[i:])
                     break
         finally:
             self._deferred = deferred
             if self._queue and not self._writing and not self._conn_lost:
                 self._flush()
 
-    def _deliver_segments(self, message: InputMessage, start: int, size: int, segment: int) -> None:
-        """Deliver a GRO slot as the datagrams it holds (``segment`` bytes each, last shorter)."""
-        area = self._area
-        addr = self._peer if self._peer is not None else self._source(message)
-        end = start + size
-        for offset in range(start, end, segment):
-            try:
-                self._protocol.datagram_received(  # type: ignore[attr-defined]
-                    area[offset : min(offset + segment, end)], addr
-                )
-            except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
-                self._callback_failed(exc, "datagram_received")
-            if self._closing:
-                return
-            if self._paused:
-                self._backlog += [
-                    (area[o : min(o + segment, end)], addr)
-                    for o in range(offset + segment, end, segment)
-                ]
-                return
-
-    def _source(self, message: InputMessage) -> _PyAddress:
-        """The sender of ``message`` as asyncio reports it (converted once per sender)."""
-        source = message.address
-        if source is None:
-            return None
-        cache = self._from_cache
-        addr = cache.get(source)
-        if addr is None:
-            if len(cache) >= _CACHE_LIMIT:
-                cache.clear()
-            addr = cache[source] = _to_python(source, self._family)
-        return addr
-
-    def _truncated(self, message: InputMessage) -> bool:
-        if not message.flags & MSG_TRUNC:
-            return False
+    def _report_truncated(self) -> None:
         self._report(OSError(errno.EMSGSIZE, f"datagram larger than {self._slot} bytes dropped"))
-        return True
 
-    def _collect(
-        self, inputs: list[InputMessage], first: int, count: int
+    def _without_truncated(
+        self, batch: list[tuple[bytes | None, _PyAddress]]
     ) -> list[tuple[bytes, _PyAddress]]:
-        """The datagrams of slots ``first``..``count`` as ``(data, addr)``, GRO slots split."""
-        area, slot, peer = self._area, self._slot, self._peer
-        batch: list[tuple[bytes, _PyAddress]] = []
-        for i in range(first, count):
-            message = inputs[i]
-            size = message.bytes_received
-            if size >= slot and self._truncated(message):
-                continue
-            start = i * slot
-            addr = peer if peer is not None else self._source(message)
-            segment = _segment_size(message) if self._gro else 0
-            if segment and size > segment:
-                end = start + size
-                batch.extend(
-                    (area[offset : min(offset + segment, end)], addr)
-                    for offset in range(start, end, segment)
-                )
+        """``batch`` without its truncated datagrams, each reported to ``error_received``."""
+        kept: list[tuple[bytes, _PyAddress]] = []
+        for data, addr in batch:
+            if data is None:
+                self._report_truncated()
             else:
-                batch.append((area[start : start + size], addr))
-        return batch
-
-    def _deliver_batch(self, inputs: list[InputMessage], count: int) -> None:
-        batch = self._collect(inputs, 0, count)
-        if batch and not self._closing and self._batch_callback is not None:
-            try:
-                self._batch_callback(batch)
-            except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
-                self._callback_failed(exc, "datagrams_received")
+                kept.append((data, addr))
+        return kept
 
     def _drain_backlog(self) -> None:
         """After ``resume_reading()``: what a pause held back, then the socket again."""
@@ -581,15 +486,13 @@ class DatagramTransport(asyncio.DatagramTransport):
             # One datagram (the ping-pong case): a plain send, no message objects.
             dest, _, datas = queue[0]
             try:
-                sock.send_to(dest, datas[0])
-            except BlockingIOError:
-                pass  # the general path below registers the writer
+                sent = sock._try_send_to(dest, datas[0])
             except OSError as exc:
                 queue.clear()
                 self._queued_bytes = self._run_room = 0
                 self._report(exc)  # as asyncio: that datagram is reported, not retried
                 return
-            else:
+            if sent is not None:  # else: the general path below registers the writer
                 queue.clear()
                 self._queued_bytes = self._run_room = 0
                 if self._protocol_paused:
@@ -627,10 +530,9 @@ class DatagramTransport(asyncio.DatagramTransport):
                 # one datagram (the ping-pong case): no message objects
                 dest, _, datas = queue[done]
                 try:
-                    sock.send_to(dest, datas[0])
+                    if sock._try_send_to(dest, datas[0]) is None:
+                        break
                     done += 1
-                except BlockingIOError:
-                    break
                 except OSError as exc:
                     done += 1
                     self._report(exc)
@@ -640,16 +542,9 @@ class DatagramTransport(asyncio.DatagramTransport):
                     self._fatal_error(exc, "Fatal write error on datagram transport")
                     return
                 continue
-            messages = [
-                OutputMessage(dest, datas[0])
-                if len(datas) == 1
-                else _gso_message(dest, datas, size)
-                for dest, size, datas in queue[done : done + _SEND_ROUND]
-            ]
             try:
-                sent = sock.send_messages(messages)
-            except BlockingIOError:
-                break
+                # runs of several datagrams go as UDP GSO messages; one sendmmsg
+                sent = sock._send_datagrams(queue, done)
             except OSError as exc:
                 dest, size, datas = queue[done]
                 if len(datas) > 1:  # a GSO message: retry its datagrams one by one
@@ -664,6 +559,8 @@ class DatagramTransport(asyncio.DatagramTransport):
             except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
                 self._fatal_error(exc, "Fatal write error on datagram transport")
                 return
+            if sent is None:
+                break
             done += sent
         if done == len(queue):
             queue.clear()

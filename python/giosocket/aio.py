@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ._enums import IOCondition, IOErrorEnum
 from ._errors import _make
-from ._giosocket import MSG_DONTWAIT
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -455,19 +454,13 @@ async def receive_from_async(
 def _try_send_messages(
     socket: Socket, messages: Any, flags: int, cancellable: Cancellable | None
 ) -> int | None:
-    try:
-        return socket.send_messages(messages, flags | MSG_DONTWAIT, cancellable)
-    except BlockingIOError:
-        return None
+    return socket._try_send_messages(messages, flags, cancellable)
 
 
 def _try_receive_messages(
     socket: Socket, messages: Any, flags: int, cancellable: Cancellable | None
 ) -> int | None:
-    try:
-        return socket.receive_messages(messages, flags | MSG_DONTWAIT, cancellable)
-    except BlockingIOError:
-        return None
+    return socket._try_receive_messages(messages, flags, cancellable)
 
 
 async def send_messages_async(

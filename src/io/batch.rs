@@ -11,12 +11,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
 use crate::cancellable::{self, Cancellable};
+use crate::error;
 use crate::cmsg::{self, ControlBuf};
 use crate::io::message::{budget_for, msghdr, RECV_CONTEXT, SEND_CONTEXT};
 use crate::messages::{InputMessage, OutputMessage};
 use crate::socket::Socket;
 use crate::sys::mmsg::{Batch, Dir};
-use crate::sys::os;
+use crate::sys::{errno, os};
 use crate::vectors::type_name;
 
 /// The message objects of a batch call: a list, tuple or iterable of `T` (TypeError naming
@@ -54,12 +55,14 @@ fn messages_of<'py, T: pyo3::PyTypeCheck>(
 }
 
 /// How a batch loop ended.
-enum End {
+pub(crate) enum End {
     /// All done, or stopped early without error (partial count).
     Done,
     /// Failed: raise unless some messages went (GIO), except for `hard` errors (signal
     /// handler exceptions such as KeyboardInterrupt), which always propagate.
     Failed { err: PyErr, hard: bool },
+    /// Non-blocking and the next message would block (the count says whether any went).
+    WouldBlock,
 }
 
 impl Socket {
@@ -67,7 +70,7 @@ impl Socket {
     /// message is done, waiting on EAGAIN within the call's budget (`flags` may say
     /// `MSG_DONTWAIT`; `MSG_WAITFORONE` ends a receive after the first success). The GIL is
     /// released during each syscall. Returns how many went and how it ended.
-    fn batch(
+    pub(crate) fn batch(
         &self,
         py: Python<'_>,
         dir: Dir,
@@ -96,11 +99,12 @@ impl Socket {
         let mut done = 0;
         while done < n {
             // Each round is one `Socket::io` call: it retries on EINTR and waits on EAGAIN.
-            match self.io(py, events, budget, cancellable, context, true, |fd| {
+            match self.io_value(py, events, budget, cancellable, context, true, |fd| {
                 batch.run(dir, fd, done, sys_flags)
             }) {
-                Ok(0) => break,
-                Ok(k) => {
+                Ok(None) => return Ok((done, End::WouldBlock)),
+                Ok(Some(0)) => break,
+                Ok(Some(k)) => {
                     done += k;
                     if wait_for_one {
                         break;
@@ -118,13 +122,24 @@ impl Socket {
     }
 }
 
-fn conclude(done: usize, end: End) -> PyResult<usize> {
-    match end {
-        End::Done => Ok(done),
-        End::Failed { err, hard } if hard || done == 0 => Err(err),
-        End::Failed { .. } => Ok(done),
+/// The public calls' result: "would block" with nothing done is WOULD_BLOCK.
+fn conclude(py: Python<'_>, done: usize, end: End, context: &str) -> PyResult<usize> {
+    match conclude_value(done, end)? {
+        Some(n) => Ok(n),
+        None => Err(error::os_error(py, errno::EAGAIN, context)),
     }
 }
+
+/// The non-blocking twins' result: None when nothing went because it would block.
+pub(crate) fn conclude_value(done: usize, end: End) -> PyResult<Option<usize>> {
+    match end {
+        End::WouldBlock if done == 0 => Ok(None),
+        End::Done | End::WouldBlock => Ok(Some(done)),
+        End::Failed { err, hard } if hard || done == 0 => Err(err),
+        End::Failed { .. } => Ok(Some(done)),
+    }
+}
+
 
 #[pymethods]
 impl Socket {
@@ -139,6 +154,69 @@ impl Socket {
         flags: i32,
         cancellable: Option<Bound<'_, Cancellable>>,
     ) -> PyResult<usize> {
+        let cancel = cancellable::from_arg(&cancellable);
+        let (done, end) = self.send_message_batch(py, messages, flags, cancel)?;
+        conclude(py, done, end, SEND_CONTEXT)
+    }
+
+    /// `send_messages` without blocking: the count, or None if it would block.
+    #[pyo3(signature = (messages, flags = 0, cancellable = None))]
+    fn _try_send_messages(
+        &self,
+        py: Python<'_>,
+        messages: &Bound<'_, PyAny>,
+        flags: i32,
+        cancellable: Option<Bound<'_, Cancellable>>,
+    ) -> PyResult<Option<usize>> {
+        let cancel = cancellable::from_arg(&cancellable);
+        let (done, end) = self.send_message_batch(py, messages, flags | os::MSG_DONTWAIT, cancel)?;
+        conclude_value(done, end)
+    }
+
+    /// Receive several datagrams in one go (recvmmsg) into reusable `InputMessage`s. Blocking
+    /// sockets wait until every message is filled (GIO) unless `MSG_WAITFORONE` is in
+    /// `flags`; a timeout or cancellation after at least one message returns the partial
+    /// count. Returns how many messages were filled. If a registered control message class
+    /// raises while decoding, every received message is still recorded (descriptors owned or
+    /// closed) and the exception propagates.
+    #[pyo3(signature = (messages, flags = 0, cancellable = None))]
+    fn receive_messages(
+        &self,
+        py: Python<'_>,
+        messages: &Bound<'_, PyAny>,
+        flags: i32,
+        cancellable: Option<Bound<'_, Cancellable>>,
+    ) -> PyResult<usize> {
+        let cancel = cancellable::from_arg(&cancellable);
+        let (done, end) = self.receive_message_batch(py, messages, flags, cancel)?;
+        conclude(py, done, end, RECV_CONTEXT)
+    }
+
+    /// `receive_messages` without blocking: the count, or None if it would block.
+    #[pyo3(signature = (messages, flags = 0, cancellable = None))]
+    fn _try_receive_messages(
+        &self,
+        py: Python<'_>,
+        messages: &Bound<'_, PyAny>,
+        flags: i32,
+        cancellable: Option<Bound<'_, Cancellable>>,
+    ) -> PyResult<Option<usize>> {
+        let cancel = cancellable::from_arg(&cancellable);
+        let (done, end) =
+            self.receive_message_batch(py, messages, flags | os::MSG_DONTWAIT, cancel)?;
+        conclude_value(done, end)
+    }
+}
+
+impl Socket {
+    /// `send_messages`' work: encode, send, fill `bytes_sent`; how many went and how it ended.
+    fn send_message_batch(
+        &self,
+        py: Python<'_>,
+        messages: &Bound<'_, PyAny>,
+        flags: i32,
+        cancel: Option<&Cancellable>,
+    ) -> PyResult<(usize, End)> {
         let items = messages_of::<OutputMessage>(messages, "send_messages", "OutputMessage")?;
         let refs = items
             .iter()
@@ -168,7 +246,6 @@ impl Socket {
                 msg_len: 0,
             });
         }
-        let cancel = cancellable::from_arg(&cancellable);
         let (done, end) = self.batch(py, Dir::Send, &mut hdrs, flags, cancel)?;
         for (i, m) in refs.iter().enumerate() {
             m.set_bytes_sent(if i < done {
@@ -177,23 +254,17 @@ impl Socket {
                 0
             });
         }
-        conclude(done, end)
+        Ok((done, end))
     }
 
-    /// Receive several datagrams in one go (recvmmsg) into reusable `InputMessage`s. Blocking
-    /// sockets wait until every message is filled (GIO) unless `MSG_WAITFORONE` is in
-    /// `flags`; a timeout or cancellation after at least one message returns the partial
-    /// count. Returns how many messages were filled. If a registered control message class
-    /// raises while decoding, every received message is still recorded (descriptors owned or
-    /// closed) and the exception propagates.
-    #[pyo3(signature = (messages, flags = 0, cancellable = None))]
-    fn receive_messages(
+    /// `receive_messages`' work: receive into the messages and record every result.
+    fn receive_message_batch(
         &self,
         py: Python<'_>,
         messages: &Bound<'_, PyAny>,
         flags: i32,
-        cancellable: Option<Bound<'_, Cancellable>>,
-    ) -> PyResult<usize> {
+        cancel: Option<&Cancellable>,
+    ) -> PyResult<(usize, End)> {
         let items = messages_of::<InputMessage>(messages, "receive_messages", "InputMessage")?;
         let mut refs = items
             .iter()
@@ -214,7 +285,6 @@ impl Socket {
                 msg_len: 0,
             });
         }
-        let cancel = cancellable::from_arg(&cancellable);
         let (done, end) = self.batch(py, Dir::Recv, &mut hdrs, flags, cancel)?;
         // Record every result (taking every received descriptor) before reporting errors.
         let mut first_err = None;
@@ -233,6 +303,6 @@ impl Socket {
         if let Some(e) = first_err {
             return Err(e);
         }
-        conclude(done, end)
+        Ok((done, end))
     }
 }

@@ -2,5 +2,6 @@
 //! syscalls through `Socket::io`, the single retry/wait loop.
 
 pub mod batch;
+pub mod datagrams;
 pub mod message;
 pub mod stream;

@@ -1,0 +1,278 @@
+//! The native datagram path of the asyncio transport (`giosocket._transport`): one recvmmsg
+//! into reusable slots returning `(bytes, address)` pairs as asyncio reports them, and one
+//! sendmmsg of queued runs of datagrams (a run of several equal-size datagrams to one
+//! destination goes as one UDP GSO message). Both are non-blocking: None when it would block.
+//! The per-datagram work (headers, GRO splitting, address conversion, bytes objects) happens
+//! here so that the transport's Python only calls the protocol.
+
+use std::collections::HashMap;
+
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyTuple};
+use socket2::SockAddr;
+
+use crate::address::{sockaddr_from_py, sockaddr_to_py};
+use crate::io::batch::conclude_value;
+use crate::io::message::{msghdr, recv_msghdr};
+use crate::socket::Socket;
+use crate::sys::cmsg::{self as codec, ControlBuf, Encoder, RecvMeta, METADATA_SPACE, UDP_SEGMENT};
+use crate::sys::mmsg::{Dir, NameBuf};
+use crate::sys::os;
+use crate::vectors::type_name;
+
+/// The kernel's most messages per sendmmsg/recvmmsg call (UIO_MAXIOV).
+const MAX_MESSAGES: usize = 1024;
+/// Senders remembered with their converted address (cleared when full).
+const CACHE_LIMIT: usize = 4096;
+
+/// Reusable receive slots for `Socket._receive_datagrams`: one area of `count` slots of
+/// `slot_size` bytes (pages are touched only as datagrams land in them), sender and control
+/// storage, and the senders' converted addresses.
+#[pyclass(module = "giosocket._giosocket", name = "_DatagramSlots")]
+pub struct DatagramSlots {
+    area: Vec<u8>,
+    slot: usize,
+    names: Vec<NameBuf>,
+    /// One metadata buffer per slot (GRO segment sizes), or none (UNIX sockets: no fds).
+    controls: Vec<ControlBuf>,
+    convert: Py<PyAny>,
+    peer: Option<Py<PyAny>>,
+    cache: HashMap<Vec<u8>, Py<PyAny>>,
+    truncated: usize,
+}
+
+#[pymethods]
+impl DatagramSlots {
+    /// Slots for up to `count` datagrams of `slot_size` bytes; `convert(address)` turns a
+    /// sender's `SocketAddress` into what the protocol gets (called once per sender); `peer`,
+    /// when given, is every datagram's sender (connected endpoints); `control` receives the
+    /// metadata (GRO segment sizes).
+    #[new]
+    #[pyo3(signature = (count, slot_size, convert, peer = None, control = true))]
+    fn new(
+        count: usize,
+        slot_size: usize,
+        convert: Py<PyAny>,
+        peer: Option<Py<PyAny>>,
+        control: bool,
+    ) -> PyResult<Self> {
+        if !(1..=MAX_MESSAGES).contains(&count) {
+            return Err(PyValueError::new_err(format!(
+                "count must be in range(1, {}), not {count}",
+                MAX_MESSAGES + 1
+            )));
+        }
+        let size = count
+            .checked_mul(slot_size)
+            .filter(|_| slot_size > 0 && slot_size <= 1 << 24)
+            .ok_or_else(|| PyValueError::new_err(format!("invalid slot_size {slot_size}")))?;
+        Ok(DatagramSlots {
+            area: vec![0; size],
+            slot: slot_size,
+            names: (0..count).map(|_| NameBuf::new()).collect(),
+            controls: if control {
+                (0..count)
+                    .map(|_| ControlBuf::with_len(METADATA_SPACE))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            convert,
+            peer,
+            cache: HashMap::new(),
+            truncated: 0,
+        })
+    }
+
+    /// How many datagrams of the last receive were truncated (reported as `(None, addr)`).
+    #[getter]
+    fn truncated(&self) -> usize {
+        self.truncated
+    }
+}
+
+impl DatagramSlots {
+    /// The sender in `names[i]` (`namelen` bytes) as the protocol gets it.
+    fn sender(&mut self, py: Python<'_>, i: usize, namelen: os::socklen_t) -> PyResult<Py<PyAny>> {
+        if let Some(peer) = &self.peer {
+            return Ok(peer.clone_ref(py));
+        }
+        if namelen == 0 {
+            return Ok(py.None());
+        }
+        let raw = self.names[i].bytes(namelen);
+        if let Some(addr) = self.cache.get(raw) {
+            return Ok(addr.clone_ref(py));
+        }
+        let key = raw.to_vec();
+        let addr = match sockaddr_to_py(py, &self.names[i].to_sockaddr(namelen))? {
+            Some(obj) => self.convert.call1(py, (obj,))?,
+            None => py.None(),
+        };
+        if self.cache.len() >= CACHE_LIMIT {
+            self.cache.clear();
+        }
+        self.cache.insert(key, addr.clone_ref(py));
+        Ok(addr)
+    }
+}
+
+/// One queued run: (destination or None, segment size, list of bytes).
+struct Run<'py> {
+    dest: Option<SockAddr>,
+    size: usize,
+    datas: Vec<Bound<'py, PyBytes>>,
+}
+
+fn run_of<'py>(item: &Bound<'py, PyAny>) -> PyResult<Run<'py>> {
+    let bad = || {
+        PyTypeError::new_err(format!(
+            "_send_datagrams() takes (address, size, [bytes, ...]) tuples, not '{}'",
+            type_name(item)
+        ))
+    };
+    let tuple = item.cast::<PyTuple>().map_err(|_| bad())?;
+    if tuple.len() != 3 {
+        return Err(bad());
+    }
+    let dest_obj = tuple.get_item(0)?;
+    let dest = if dest_obj.is_none() {
+        None
+    } else {
+        Some(sockaddr_from_py(&dest_obj)?)
+    };
+    let size: usize = tuple.get_item(1)?.extract()?;
+    let list = tuple.get_item(2)?;
+    let list = list.cast::<PyList>().map_err(|_| bad())?;
+    let datas = list
+        .iter()
+        .map(|d| d.cast_into::<PyBytes>().map_err(|_| bad()))
+        .collect::<PyResult<Vec<_>>>()?;
+    if datas.is_empty() || (datas.len() > 1 && !(1..=usize::from(u16::MAX)).contains(&size)) {
+        return Err(PyValueError::new_err(format!(
+            "a run needs datagrams (and a segment size in 1..65535 for several), not {} of {size}",
+            datas.len()
+        )));
+    }
+    Ok(Run { dest, size, datas })
+}
+
+#[pymethods]
+impl Socket {
+    /// One non-blocking recvmmsg (MSG_WAITFORONE) into `slots`: a list of `(bytes, address)`
+    /// (GRO slots split into their datagrams; a truncated datagram as `(None, address)`), or
+    /// None if nothing is queued.
+    fn _receive_datagrams(
+        &self,
+        py: Python<'_>,
+        slots: &Bound<'_, DatagramSlots>,
+    ) -> PyResult<Option<Py<PyList>>> {
+        let mut guard = slots.try_borrow_mut().map_err(|_| {
+            PyRuntimeError::new_err("the datagram slots are in use by another call")
+        })?;
+        let s = &mut *guard;
+        let n = s.names.len();
+        let slot = s.slot;
+        let iovs: Vec<os::iovec> = s
+            .area
+            .chunks_mut(slot)
+            .map(|chunk| os::iovec {
+                iov_base: chunk.as_mut_ptr().cast(),
+                iov_len: chunk.len(),
+            })
+            .collect();
+        let mut no_control = ControlBuf::empty();
+        let mut hdrs: Vec<os::mmsghdr> = Vec::with_capacity(n);
+        let mut controls = s.controls.iter_mut();
+        for (i, name) in s.names.iter_mut().enumerate() {
+            let control = controls.next().unwrap_or(&mut no_control);
+            hdrs.push(os::mmsghdr {
+                msg_hdr: recv_msghdr(name, &iovs[i..i + 1], control),
+                msg_len: 0,
+            });
+        }
+        let flags = os::MSG_WAITFORONE | os::MSG_DONTWAIT;
+        let (done, end) = self.batch(py, Dir::Recv, &mut hdrs, flags, None)?;
+        s.truncated = 0;
+        let Some(done) = conclude_value(done, end)? else {
+            return Ok(None);
+        };
+        let mut out: Vec<Bound<'_, PyTuple>> = Vec::with_capacity(done);
+        for (i, h) in hdrs.iter().take(done).enumerate() {
+            let addr = s.sender(py, i, h.msg_hdr.msg_namelen)?;
+            if h.msg_hdr.msg_flags & os::MSG_TRUNC != 0 {
+                s.truncated += 1;
+                out.push(PyTuple::new(py, [py.None(), addr])?);
+                continue;
+            }
+            let len = (h.msg_len as usize).min(slot);
+            let controllen = h.msg_hdr.msg_controllen as usize;
+            let segment = match s.controls.get(i) {
+                Some(c) if controllen > 0 => usize::from(RecvMeta::decode(c, controllen).segment_size),
+                _ => 0,
+            };
+            let data = &s.area[i * slot..i * slot + len];
+            if segment > 0 && len > segment {
+                for part in data.chunks(segment) {
+                    let bytes = PyBytes::new(py, part).into_any().unbind();
+                    out.push(PyTuple::new(py, [bytes, addr.clone_ref(py)])?);
+                }
+            } else {
+                let bytes = PyBytes::new(py, data).into_any().unbind();
+                out.push(PyTuple::new(py, [bytes, addr])?);
+            }
+        }
+        Ok(Some(PyList::new(py, out)?.unbind()))
+    }
+
+    /// One non-blocking sendmmsg of `runs[start:]` (at most 1024), each an `(address or None,
+    /// segment size, [bytes, ...])` run: several datagrams go as one UDP GSO message. The
+    /// number of runs the kernel took, or None if it would block; raises when the first fails.
+    #[pyo3(signature = (runs, start = 0))]
+    fn _send_datagrams(
+        &self,
+        py: Python<'_>,
+        runs: &Bound<'_, PyList>,
+        start: usize,
+    ) -> PyResult<Option<usize>> {
+        let end = runs.len().min(start.saturating_add(MAX_MESSAGES));
+        let runs = (start..end)
+            .map(|i| run_of(&runs.get_item(i)?))
+            .collect::<PyResult<Vec<_>>>()?;
+        let mut iovs: Vec<os::iovec> = Vec::new();
+        let mut controls: Vec<ControlBuf> = Vec::with_capacity(runs.len());
+        for run in &runs {
+            for data in &run.datas {
+                let bytes = data.as_bytes();
+                iovs.push(os::iovec {
+                    iov_base: bytes.as_ptr() as *mut os::c_void,
+                    iov_len: bytes.len(),
+                });
+            }
+            let mut control = if run.datas.len() > 1 {
+                ControlBuf::with_len(codec::space(2))
+            } else {
+                ControlBuf::empty()
+            };
+            if run.datas.len() > 1 {
+                // Sized for exactly this one message: msg_controllen is the whole buffer.
+                let mut encoder = Encoder::new(&mut control);
+                encoder.push(os::SOL_UDP, UDP_SEGMENT, &(run.size as u16).to_ne_bytes());
+            }
+            controls.push(control);
+        }
+        let mut hdrs: Vec<os::mmsghdr> = Vec::with_capacity(runs.len());
+        let mut at = 0;
+        for (run, control) in runs.iter().zip(controls.iter_mut()) {
+            let count = run.datas.len();
+            hdrs.push(os::mmsghdr {
+                msg_hdr: msghdr(run.dest.as_ref(), &iovs[at..at + count], control),
+                msg_len: 0,
+            });
+            at += count;
+        }
+        let (done, end) = self.batch(py, Dir::Send, &mut hdrs, os::MSG_DONTWAIT, None)?;
+        conclude_value(done, end)
+    }
+}
