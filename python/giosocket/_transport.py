@@ -332,9 +332,8 @@ class DatagramTransport(asyncio.DatagramTransport):
                     except Exception as exc:  # noqa: BLE001 (asyncio's rule: the loop's handler)
                         self._callback_failed(exc, "datagrams_received")
                 return
-            i = 0
-            for data, addr in batch:
-                i += 1
+            rest = iter(batch)
+            for data, addr in rest:
                 if data is None:
                     self._report_truncated()
                     continue
@@ -342,15 +341,18 @@ class DatagramTransport(asyncio.DatagramTransport):
                     self._protocol.datagram_received(data, addr)  # type: ignore[attr-defined]
                 except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
                     self._callback_failed(exc, "datagram_received")
-                if self._closing:
+                if self._closing or self._paused:
+                    if not self._closing:  # pause_reading() from the callback: keep the rest
+                        self._backlog += self._without_truncated(list(rest))
                     break  # closed by the protocol: as asyncio, nothing more is delivered
-                if self._paused:  # pause_reading() from the callback: keep the rest for later
-                    self._backlog += self._without_truncated(batch[i:])
-                    break
         finally:
             self._deferred = deferred
-            if self._queue and not self._writing and not self._conn_lost:
-                self._flush()
+            queue = self._queue
+            if queue and not self._writing and not self._conn_lost:
+                if len(queue) == 1 and len(queue[0][2]) == 1:
+                    self._flush_one(sock, queue)
+                else:
+                    self._flush()
 
     def _report_truncated(self) -> None:
         self._report(OSError(errno.EMSGSIZE, f"datagram larger than {self._slot} bytes dropped"))
@@ -483,23 +485,31 @@ class DatagramTransport(asyncio.DatagramTransport):
         if sock is None or self._flushing:
             return
         if len(queue) == 1 and not self._writing and len(queue[0][2]) == 1:
-            # One datagram (the ping-pong case): a plain send, no message objects.
-            dest, _, datas = queue[0]
-            try:
-                sent = sock._try_send_to(dest, datas[0])
-            except OSError as exc:
-                queue.clear()
-                self._queued_bytes = self._run_room = 0
-                self._report(exc)  # as asyncio: that datagram is reported, not retried
-                return
-            if sent is not None:  # else: the general path below registers the writer
-                queue.clear()
-                self._queued_bytes = self._run_room = 0
-                if self._protocol_paused:
-                    self._maybe_resume_protocol()
-                if self._closing and not self._conn_lost:
-                    self._lose(None)
-                return
+            self._flush_one(sock, queue)
+            return
+        self._flush_queue(sock, queue)
+
+    def _flush_one(self, sock: Socket, queue: list[_Run]) -> None:
+        """``_flush`` of a queue of one datagram (the ping-pong case): one plain send."""
+        dest, _, datas = queue[0]
+        try:
+            sent = sock._try_send_to(dest, datas[0])
+        except OSError as exc:
+            queue.clear()
+            self._queued_bytes = self._run_room = 0
+            self._report(exc)  # as asyncio: that datagram is reported, not retried
+            return
+        if sent is None:  # the socket buffer is full: the general path registers the writer
+            self._flush_queue(sock, queue)
+            return
+        queue.clear()
+        self._queued_bytes = self._run_room = 0
+        if self._protocol_paused:
+            self._maybe_resume_protocol()
+        if self._closing and not self._conn_lost:
+            self._lose(None)
+
+    def _flush_queue(self, sock: Socket, queue: list[_Run]) -> None:
         self._flushing = self._held = True
         self._run_room = 0  # sends from callbacks during the flush start new runs
         try:

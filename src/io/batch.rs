@@ -11,8 +11,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
 use crate::cancellable::{self, Cancellable};
-use crate::error;
 use crate::cmsg::{self, ControlBuf};
+use crate::error;
 use crate::io::message::{budget_for, msghdr, RECV_CONTEXT, SEND_CONTEXT};
 use crate::messages::{InputMessage, OutputMessage};
 use crate::socket::Socket;
@@ -140,7 +140,6 @@ pub(crate) fn conclude_value(done: usize, end: End) -> PyResult<Option<usize>> {
     }
 }
 
-
 #[pymethods]
 impl Socket {
     /// Send several datagrams in one go (sendmmsg). Returns how many were sent: once at least
@@ -169,7 +168,8 @@ impl Socket {
         cancellable: Option<Bound<'_, Cancellable>>,
     ) -> PyResult<Option<usize>> {
         let cancel = cancellable::from_arg(&cancellable);
-        let (done, end) = self.send_message_batch(py, messages, flags | os::MSG_DONTWAIT, cancel)?;
+        let (done, end) =
+            self.send_message_batch(py, messages, flags | os::MSG_DONTWAIT, cancel)?;
         conclude_value(done, end)
     }
 

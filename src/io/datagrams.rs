@@ -209,7 +209,9 @@ impl Socket {
             let len = (h.msg_len as usize).min(slot);
             let controllen = h.msg_hdr.msg_controllen as usize;
             let segment = match s.controls.get(i) {
-                Some(c) if controllen > 0 => usize::from(RecvMeta::decode(c, controllen).segment_size),
+                Some(c) if controllen > 0 => {
+                    usize::from(RecvMeta::decode(c, controllen).segment_size)
+                }
                 _ => 0,
             };
             let data = &s.area[i * slot..i * slot + len];
