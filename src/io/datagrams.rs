@@ -207,7 +207,7 @@ impl Socket {
                 continue;
             }
             let len = (h.msg_len as usize).min(slot);
-            let controllen = h.msg_hdr.msg_controllen as usize;
+            let controllen: usize = h.msg_hdr.msg_controllen as _;
             let segment = match s.controls.get(i) {
                 Some(c) if controllen > 0 => {
                     usize::from(RecvMeta::decode(c, controllen).segment_size)
