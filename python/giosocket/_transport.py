@@ -324,11 +324,11 @@ class DatagramTransport(asyncio.DatagramTransport):
         deferred, self._deferred = self._deferred, True
         try:
             if self._batch_callback is not None:
-                if self._slots.truncated:
-                    batch = self._without_truncated(batch)
-                if batch and not self._closing:
+                # truncated datagrams are reported first; the rest is one batch
+                whole = self._without_truncated(batch) if self._slots.truncated else batch
+                if whole and not self._closing:
                     try:
-                        self._batch_callback(batch)
+                        self._batch_callback(whole)  # type: ignore[arg-type]
                     except Exception as exc:  # noqa: BLE001 (asyncio's rule: the loop's handler)
                         self._callback_failed(exc, "datagrams_received")
                 return
