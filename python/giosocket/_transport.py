@@ -199,6 +199,10 @@ class DatagramTransport(asyncio.DatagramTransport):
         self._run_room = 0  # how many more datagrams the open run takes
         self._queued_bytes = 0
         self._to_cache: dict[Any, SocketAddress] = {}
+        # The last cached address object and its conversion: a protocol replying to the
+        # address it was given (the same object: senders are converted once) skips the lookup.
+        self._last_addr: object = None
+        self._last_dest: SocketAddress | None = None
         # A flush will come without sendto's help: one is scheduled, or the transport is
         # delivering received datagrams (it flushes when the delivery ends).
         self._deferred = False
@@ -432,12 +436,17 @@ class DatagramTransport(asyncio.DatagramTransport):
             if self._connected:
                 addr = None
         if addr is not None:
-            try:
-                dest = self._to_cache.get(addr)
-            except TypeError:  # unhashable: converted each time
-                pass
-            if dest is None:
-                dest = self._destination(addr)
+            if addr is self._last_addr:  # the same (immutable) object as last time
+                dest = self._last_dest
+            else:
+                try:
+                    dest = self._to_cache.get(addr)
+                except TypeError:  # unhashable: converted each time
+                    pass
+                if dest is None:
+                    dest = self._destination(addr)
+                else:
+                    self._last_addr, self._last_dest = addr, dest
         size = len(data)
         self._queued_bytes += size
         # Extend the open run (one future GSO message) or start a new one.
@@ -466,6 +475,7 @@ class DatagramTransport(asyncio.DatagramTransport):
             if len(self._to_cache) >= _CACHE_LIMIT:
                 self._to_cache.clear()
             self._to_cache[addr] = dest
+            self._last_addr, self._last_dest = addr, dest
         return dest
 
     def _flush_soon(self) -> None:
