@@ -9,7 +9,7 @@ same flow control), with the system calls batched:
 - Sending: ``sendto`` copies the data and queues it. Datagrams sent while the transport delivers
   received ones go out together when that delivery ends; datagrams sent from anywhere else go out
   together right after the loop's current iteration (``call_soon``). One ``sendmmsg``
-  (``Socket.send_messages``) sends the queue; consecutive datagrams of one size to one
+  (``Socket._send_datagrams``) sends the queue; consecutive datagrams of one size to one
   destination become one UDP GSO message where the kernel has it. Order is kept. A datagram the
   kernel refuses with an error reaches ``error_received``; a full socket buffer keeps the queue
   (``pause_writing`` above the high-water mark) until the socket is writable again.
