@@ -177,7 +177,7 @@ impl<'a> Encoder<'a> {
 /// # Safety
 /// Implementors must be padding-free `repr(C)` structs or integers, valid for every bit
 /// pattern.
-// SAFETY: the contract is the implementors' (above); each `unsafe impl` below states it.
+// SAFETY: the contract is the implementors' (above); each implementation below states it.
 pub unsafe trait Plain: Copy {}
 // SAFETY: integers and libc's plain structs are valid for every bit pattern.
 unsafe impl Plain for u8 {}
