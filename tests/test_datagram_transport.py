@@ -700,3 +700,39 @@ def test_pause_reading_from_the_callback_holds_the_rest_of_a_batch(loop_kind: st
     own, mine = both(loop_kind, scenario, reference="asyncio")  # uvloop's has no pause_reading
     assert mine == own
     assert [e[0] for e in own] == ["made"] + ["data"] * 4 + ["resumed"] + ["data"] * 6 + ["lost"]
+
+
+def test_a_reply_to_a_lone_datagram_goes_at_once_as_with_asyncio(loop_kind: str) -> None:
+    """Ping-pong: the reply has nothing to be batched with, so it leaves inside sendto (the
+    write buffer is empty right after it, as asyncio's own transport reports); a second reply
+    from the same callback is queued behind it and both arrive in order."""
+
+    class Replier(Recorder):
+        def datagram_received(self, data: bytes, addr: Any) -> None:
+            super().datagram_received(data, addr)
+            self.transport.sendto(b"first:" + data, addr)
+            self.events.append(("buffered", self.transport.get_write_buffer_size()))
+            if data == b"two":
+                self.transport.sendto(b"second:" + data, addr)
+
+    async def scenario(make: Make) -> tuple[list[Any], list[bytes]]:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
+            peer.bind(("127.0.0.1", 0))
+            peer.settimeout(5)
+            transport, proto = await make(Replier, local_addr=("127.0.0.1", 0))
+            proto.names[peer.getsockname()[1]] = "peer"
+            replies = []
+            for payload in (b"one", b"two"):
+                peer.sendto(payload, transport.get_extra_info("sockname"))
+                await proto.wait_for(len(proto.data) + 1)
+                await asyncio.sleep(0.01)
+                replies.append(peer.recv(100))
+            replies.append(peer.recv(100))
+            transport.close()
+            await proto.lost
+            return proto.events, replies
+
+    own, mine = both(loop_kind, scenario)
+    assert mine == own
+    assert [e for e in mine[0] if e[0] == "buffered"] == [("buffered", 0), ("buffered", 0)]
+    assert mine[1] == [b"first:one", b"first:two", b"second:two"]

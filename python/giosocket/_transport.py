@@ -206,6 +206,7 @@ class DatagramTransport(asyncio.DatagramTransport):
         # A flush will come without sendto's help: one is scheduled, or the transport is
         # delivering received datagrams (it flushes when the delivery ends).
         self._deferred = False
+        self._direct = False  # delivering a lone datagram: a reply has nothing to batch with
         self._flushing = False  # inside _flush: sends only append, the running flush sends them
         self._writing = False  # a writer is registered: the kernel refused part of the queue
         self._held = False  # _flushing or _writing: sendto only queues
@@ -326,6 +327,7 @@ class DatagramTransport(asyncio.DatagramTransport):
         if batch is None:
             return
         deferred, self._deferred = self._deferred, True
+        self._direct = len(batch) == 1 and not self._queue
         try:
             if self._batch_callback is not None:
                 # truncated datagrams are reported first; the rest is one batch
@@ -351,6 +353,7 @@ class DatagramTransport(asyncio.DatagramTransport):
                     break  # closed by the protocol: as asyncio, nothing more is delivered
         finally:
             self._deferred = deferred
+            self._direct = False
             queue = self._queue
             if queue and not self._writing and not self._conn_lost:
                 if len(queue) == 1 and len(queue[0][2]) == 1:
@@ -447,6 +450,16 @@ class DatagramTransport(asyncio.DatagramTransport):
                     dest = self._destination(addr)
                 else:
                     self._last_addr, self._last_dest = addr, dest
+        if self._direct and not self._held and not self._queue:
+            # A reply to a lone received datagram (ping-pong): nothing to coalesce it with, so
+            # it goes at once, as asyncio's own transport sends when its buffer is empty.
+            self._direct = False  # a second reply would be batched with later ones
+            try:
+                if self._sock is not None and self._sock._try_send_to(dest, data) is not None:
+                    return
+            except OSError as exc:
+                self._report(exc)  # as asyncio: that datagram is reported, not retried
+                return
         size = len(data)
         self._queued_bytes += size
         # Extend the open run (one future GSO message) or start a new one.
