@@ -19,7 +19,7 @@ import giosocket
 import pytest
 from giosocket import InetAddress, IOErrorEnum, Socket, SocketFamily, SocketType
 from giosocket._giosocket import _io_error_from_errno
-from netns import NetnsUnavailable, VethPair, unavailable_reason
+from netns import VethPair
 
 V4, V6 = SocketFamily.IPV4, SocketFamily.IPV6
 ANY = {V4: "0.0.0.0", V6: "::"}
@@ -32,27 +32,9 @@ families = pytest.mark.parametrize("family", [V4, V6], ids=["ipv4", "ipv6"])
 
 
 @pytest.fixture(scope="module")
-def net() -> Iterator[VethPair]:
-    reason = unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    try:
-        pair = VethPair()
-    except NetnsUnavailable as exc:
-        pytest.skip(f"cannot create private network namespaces here: {exc}")
-    try:
-        yield pair
-    finally:
-        pair.close()
-
-
-@pytest.fixture
-def sockets() -> Iterator[list[Socket]]:
-    """Sockets to close after the test, whatever happens."""
-    opened: list[Socket] = []
-    yield opened
-    for sock in opened:
-        sock.close()
+def net(veth: VethPair) -> VethPair:
+    """The module's namespace pair (conftest's `veth`, skipped where it cannot be made)."""
+    return veth
 
 
 def addrs(net: VethPair, family: SocketFamily) -> tuple[str, str, str]:
