@@ -244,8 +244,8 @@ impl Socket {
         F: FnMut(RawFd) -> Result<T, i32> + Send,
         T: Send,
     {
-        self.io_value(py, events, budget, cancellable, context, detach, op)?
-            .ok_or_else(|| error::os_error(py, errno::EAGAIN, context))
+        let value = self.io_value(py, events, budget, cancellable, context, detach, op)?;
+        or_would_block(py, value, context)
     }
 
     /// Wait for `events` on the guarded socket within `budget` (condition waits, connect).
@@ -259,6 +259,13 @@ impl Socket {
     ) -> PyResult<i16> {
         Waiter::new(budget, self.per_wait(), cancellable).wait(py, guard, events)
     }
+}
+
+/// A blocking call's result: "would block" (None) is the WOULD_BLOCK error, with the call's
+/// `context` in its message.
+#[inline]
+pub fn or_would_block<T>(py: Python<'_>, value: Option<T>, context: &str) -> PyResult<T> {
+    value.ok_or_else(|| error::os_error(py, errno::EAGAIN, context))
 }
 
 /// Poll `fd` once without blocking (`condition_check`): the revents among `events` plus

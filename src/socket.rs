@@ -378,8 +378,8 @@ impl Socket {
             py,
             self.default_budget(),
             cancellable::from_arg(&cancellable),
-        )?
-        .ok_or_else(|| error::os_error(py, errno::EAGAIN, ACCEPT_CONTEXT))
+        )
+        .and_then(|accepted| engine::or_would_block(py, accepted, ACCEPT_CONTEXT))
     }
 
     /// Connect to `address`. In non-blocking mode an in-progress connect raises PENDING;
@@ -396,7 +396,7 @@ impl Socket {
         match self.start_connect(py, addr, cancel)? {
             Connect::Done => Ok(true),
             Connect::InProgress => self.finish_connect(py, self.default_budget(), cancel),
-            Connect::WouldBlock => Err(error::os_error(py, errno::EAGAIN, "")),
+            Connect::WouldBlock => engine::or_would_block(py, None, ""),
         }
     }
 

@@ -12,12 +12,12 @@ use pyo3::types::{PyList, PyTuple};
 
 use crate::cancellable::{self, Cancellable};
 use crate::cmsg::{self, ControlBuf};
-use crate::error;
+use crate::engine::or_would_block;
 use crate::io::message::{budget_for, msghdr, RECV_CONTEXT, SEND_CONTEXT};
 use crate::messages::{InputMessage, OutputMessage};
 use crate::socket::Socket;
 use crate::sys::mmsg::{Batch, Dir};
-use crate::sys::{errno, os};
+use crate::sys::os;
 use crate::vectors::type_name;
 
 /// The message objects of a batch call: a list, tuple or iterable of `T` (TypeError naming
@@ -124,10 +124,7 @@ impl Socket {
 
 /// The public calls' result: "would block" with nothing done is WOULD_BLOCK.
 fn conclude(py: Python<'_>, done: usize, end: End, context: &str) -> PyResult<usize> {
-    match conclude_value(done, end)? {
-        Some(n) => Ok(n),
-        None => Err(error::os_error(py, errno::EAGAIN, context)),
-    }
+    or_would_block(py, conclude_value(done, end)?, context)
 }
 
 /// The non-blocking twins' result: None when nothing went because it would block.

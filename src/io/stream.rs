@@ -13,10 +13,9 @@ use socket2::SockAddr;
 use crate::address::{sockaddr_from_py, sockaddr_to_py};
 use crate::buffer::{with_writable, BytesOut, ReadBuf, SendPtr};
 use crate::cancellable::{self, Cancellable};
-use crate::engine::Budget;
-use crate::error;
+use crate::engine::{or_would_block, Budget};
 use crate::socket::Socket;
-use crate::sys::{errno, net, poll};
+use crate::sys::{net, poll};
 
 const SEND_CONTEXT: &str = "Error sending data";
 const RECV_CONTEXT: &str = "Error receiving data";
@@ -27,11 +26,6 @@ type BytesFrom = (Py<PyBytes>, Option<Py<PyAny>>);
 fn size_arg(size: i64) -> PyResult<usize> {
     usize::try_from(size)
         .map_err(|_| PyValueError::new_err(format!("size must be >= 0, not {size}")))
-}
-
-/// A blocking call's result: "would block" is WOULD_BLOCK.
-fn or_would_block<T>(py: Python<'_>, value: Option<T>, context: &str) -> PyResult<T> {
-    value.ok_or_else(|| error::os_error(py, errno::EAGAIN, context))
 }
 
 impl Socket {
