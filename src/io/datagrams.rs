@@ -14,10 +14,10 @@ use socket2::SockAddr;
 
 use crate::address::{sockaddr_from_py, sockaddr_to_py};
 use crate::io::batch::conclude_value;
-use crate::io::message::{msghdr, recv_msghdr};
+use crate::io::message::msghdr;
 use crate::socket::Socket;
 use crate::sys::cmsg::{self as codec, ControlBuf, Encoder, RecvMeta, METADATA_SPACE, UDP_SEGMENT};
-use crate::sys::mmsg::{Dir, NameBuf};
+use crate::sys::mmsg::{Dir, NameBuf, RecvSlots};
 use crate::sys::os;
 use crate::vectors::type_name;
 
@@ -31,15 +31,19 @@ const CACHE_LIMIT: usize = 4096;
 /// storage, and the senders' converted addresses.
 #[pyclass(module = "giosocket._giosocket", name = "_DatagramSlots")]
 pub struct DatagramSlots {
-    area: Vec<u8>,
-    slot: usize,
-    names: Vec<NameBuf>,
-    /// One metadata buffer per slot (GRO segment sizes), or none (UNIX sockets: no fds).
-    controls: Vec<ControlBuf>,
+    /// The buffers and their headers (built once; a receive re-arms what it used). Each slot
+    /// has a metadata buffer (GRO segment sizes), or none (UNIX sockets: no fds).
+    ring: RecvSlots,
+    senders: Senders,
+    truncated: usize,
+}
+
+/// How senders become what the protocol gets: the connected peer, or the converter's result
+/// for each new sender address (remembered).
+struct Senders {
     convert: Py<PyAny>,
     peer: Option<Py<PyAny>>,
     cache: HashMap<Vec<u8>, Py<PyAny>>,
-    truncated: usize,
 }
 
 #[pymethods]
@@ -63,24 +67,16 @@ impl DatagramSlots {
                 MAX_MESSAGES + 1
             )));
         }
-        let size = count
-            .checked_mul(slot_size)
-            .filter(|_| slot_size > 0 && slot_size <= 1 << 24)
-            .ok_or_else(|| PyValueError::new_err(format!("invalid slot_size {slot_size}")))?;
+        if count.checked_mul(slot_size).is_none() || !(1..=1 << 24).contains(&slot_size) {
+            return Err(PyValueError::new_err(format!("invalid slot_size {slot_size}")));
+        }
         Ok(DatagramSlots {
-            area: vec![0; size],
-            slot: slot_size,
-            names: (0..count).map(|_| NameBuf::new()).collect(),
-            controls: if control {
-                (0..count)
-                    .map(|_| ControlBuf::with_len(METADATA_SPACE))
-                    .collect()
-            } else {
-                Vec::new()
+            ring: RecvSlots::new(count, slot_size, if control { METADATA_SPACE } else { 0 }),
+            senders: Senders {
+                convert,
+                peer,
+                cache: HashMap::new(),
             },
-            convert,
-            peer,
-            cache: HashMap::new(),
             truncated: 0,
         })
     }
@@ -92,21 +88,26 @@ impl DatagramSlots {
     }
 }
 
-impl DatagramSlots {
-    /// The sender in `names[i]` (`namelen` bytes) as the protocol gets it.
-    fn sender(&mut self, py: Python<'_>, i: usize, namelen: os::socklen_t) -> PyResult<Py<PyAny>> {
+impl Senders {
+    /// The sender in `name` (`namelen` bytes) as the protocol gets it.
+    fn sender(
+        &mut self,
+        py: Python<'_>,
+        name: &NameBuf,
+        namelen: os::socklen_t,
+    ) -> PyResult<Py<PyAny>> {
         if let Some(peer) = &self.peer {
             return Ok(peer.clone_ref(py));
         }
         if namelen == 0 {
             return Ok(py.None());
         }
-        let raw = self.names[i].bytes(namelen);
+        let raw = name.bytes(namelen);
         if let Some(addr) = self.cache.get(raw) {
             return Ok(addr.clone_ref(py));
         }
         let key = raw.to_vec();
-        let addr = match sockaddr_to_py(py, &self.names[i].to_sockaddr(namelen))? {
+        let addr = match sockaddr_to_py(py, &name.to_sockaddr(namelen))? {
             Some(obj) => self.convert.call1(py, (obj,))?,
             None => py.None(),
         };
@@ -116,6 +117,42 @@ impl DatagramSlots {
         self.cache.insert(key, addr.clone_ref(py));
         Ok(addr)
     }
+}
+
+/// The first `done` received slots as `(bytes, sender)` pairs (GRO slots split into their
+/// datagrams; a truncated one as `(None, sender)`, counted in `truncated`).
+fn collect<'py>(
+    py: Python<'py>,
+    ring: &RecvSlots,
+    senders: &mut Senders,
+    truncated: &mut usize,
+    done: usize,
+) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+    let mut out = Vec::with_capacity(done);
+    for i in 0..done {
+        let slot = ring.received(i);
+        let addr = senders.sender(py, slot.name, slot.namelen)?;
+        if slot.truncated {
+            *truncated += 1;
+            out.push(PyTuple::new(py, [py.None(), addr])?);
+            continue;
+        }
+        let segment = if slot.control_len > 0 {
+            usize::from(RecvMeta::decode(slot.control, slot.control_len).segment_size)
+        } else {
+            0
+        };
+        if segment > 0 && slot.data.len() > segment {
+            for part in slot.data.chunks(segment) {
+                let bytes = PyBytes::new(py, part).into_any().unbind();
+                out.push(PyTuple::new(py, [bytes, addr.clone_ref(py)])?);
+            }
+        } else {
+            let bytes = PyBytes::new(py, slot.data).into_any().unbind();
+            out.push(PyTuple::new(py, [bytes, addr])?);
+        }
+    }
+    Ok(out)
 }
 
 /// One queued run: (destination or None, segment size, list of bytes).
@@ -171,60 +208,21 @@ impl Socket {
         let mut guard = slots.try_borrow_mut().map_err(|_| {
             PyRuntimeError::new_err("the datagram slots are in use by another call")
         })?;
-        let s = &mut *guard;
-        let n = s.names.len();
-        let slot = s.slot;
-        let iovs: Vec<os::iovec> = s
-            .area
-            .chunks_mut(slot)
-            .map(|chunk| os::iovec {
-                iov_base: chunk.as_mut_ptr().cast(),
-                iov_len: chunk.len(),
-            })
-            .collect();
-        let mut no_control = ControlBuf::empty();
-        let mut hdrs: Vec<os::mmsghdr> = Vec::with_capacity(n);
-        let mut controls = s.controls.iter_mut();
-        for (i, name) in s.names.iter_mut().enumerate() {
-            let control = controls.next().unwrap_or(&mut no_control);
-            hdrs.push(os::mmsghdr {
-                msg_hdr: recv_msghdr(name, &iovs[i..i + 1], control),
-                msg_len: 0,
-            });
-        }
+        let DatagramSlots {
+            ring,
+            senders,
+            truncated,
+        } = &mut *guard;
         let flags = os::MSG_WAITFORONE | os::MSG_DONTWAIT;
-        let (done, end) = self.batch(py, Dir::Recv, &mut hdrs, flags, None)?;
-        s.truncated = 0;
+        let (done, end) = self.batch(py, Dir::Recv, ring.headers(), flags, None)?;
+        *truncated = 0;
         let Some(done) = conclude_value(done, end)? else {
+            ring.rearm(1);
             return Ok(None);
         };
-        let mut out: Vec<Bound<'_, PyTuple>> = Vec::with_capacity(done);
-        for (i, h) in hdrs.iter().take(done).enumerate() {
-            let addr = s.sender(py, i, h.msg_hdr.msg_namelen)?;
-            if h.msg_hdr.msg_flags & os::MSG_TRUNC != 0 {
-                s.truncated += 1;
-                out.push(PyTuple::new(py, [py.None(), addr])?);
-                continue;
-            }
-            let len = (h.msg_len as usize).min(slot);
-            let controllen: usize = h.msg_hdr.msg_controllen as _;
-            let segment = match s.controls.get(i) {
-                Some(c) if controllen > 0 => {
-                    usize::from(RecvMeta::decode(c, controllen).segment_size)
-                }
-                _ => 0,
-            };
-            let data = &s.area[i * slot..i * slot + len];
-            if segment > 0 && len > segment {
-                for part in data.chunks(segment) {
-                    let bytes = PyBytes::new(py, part).into_any().unbind();
-                    out.push(PyTuple::new(py, [bytes, addr.clone_ref(py)])?);
-                }
-            } else {
-                let bytes = PyBytes::new(py, data).into_any().unbind();
-                out.push(PyTuple::new(py, [bytes, addr])?);
-            }
-        }
+        let out = collect(py, ring, senders, truncated, done);
+        ring.rearm(done + 1);
+        let out = out?;
         Ok(Some(PyList::new(py, out)?.unbind()))
     }
 

@@ -4,6 +4,7 @@
 
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 
+use crate::sys::cmsg::ControlBuf;
 use crate::sys::last_errno;
 
 /// The kernel's per-call limit (UIO_MAXIOV).
@@ -179,4 +180,114 @@ impl Default for NameBuf {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Receive slots with their headers built once: `count` datagram buffers of `slot` bytes in
+/// one area (pages are touched only as datagrams land in them), sender storage and optional
+/// control buffers, and the iovecs and mmsghdrs pointing at them. A receive re-arms only the
+/// headers the kernel used, so one datagram costs one header's work, not `count`.
+pub struct RecvSlots {
+    area: Vec<u8>,
+    slot: usize,
+    names: Vec<NameBuf>,
+    controls: Vec<ControlBuf>,
+    control_len: usize,
+    /// Kept for the pointers in `hdrs` (the kernel reads them; Rust never does).
+    _iovs: Vec<libc::iovec>,
+    hdrs: Vec<libc::mmsghdr>,
+}
+
+// SAFETY: the raw pointers in `_iovs` and `hdrs` lead only into this value's own heap
+// buffers (`area`, `names`, `controls`, `_iovs`), which are allocated once and never grow,
+// so they stay valid wherever the value moves; they are used only through `&mut self`.
+unsafe impl Send for RecvSlots {}
+// SAFETY: through `&self` only plain data is read (`received`); the pointers are handed to
+// the kernel only through `&mut self` (`headers`), so shared references never race a write.
+unsafe impl Sync for RecvSlots {}
+
+impl RecvSlots {
+    /// `count` slots of `slot` bytes, each with `control_len` bytes of control space (0: none).
+    pub fn new(count: usize, slot: usize, control_len: usize) -> Self {
+        let mut area = vec![0u8; count * slot];
+        let mut names: Vec<NameBuf> = (0..count).map(|_| NameBuf::new()).collect();
+        let mut controls: Vec<ControlBuf> = (0..count)
+            .map(|_| ControlBuf::with_len(control_len))
+            .collect();
+        let iovs: Vec<libc::iovec> = area
+            .chunks_mut(slot.max(1))
+            .map(|chunk| libc::iovec {
+                iov_base: chunk.as_mut_ptr().cast(),
+                iov_len: chunk.len(),
+            })
+            .collect();
+        let hdrs = (0..count)
+            .map(|i| {
+                let mut hdr = empty_msghdr();
+                hdr.msg_name = names[i].as_mut_ptr();
+                hdr.msg_namelen = NameBuf::CAPACITY;
+                hdr.msg_iov = &iovs[i] as *const libc::iovec as *mut libc::iovec;
+                hdr.msg_iovlen = 1;
+                hdr.msg_control = controls[i].ptr();
+                hdr.msg_controllen = control_len as _;
+                libc::mmsghdr {
+                    msg_hdr: hdr,
+                    msg_len: 0,
+                }
+            })
+            .collect();
+        RecvSlots {
+            area,
+            slot,
+            names,
+            controls,
+            control_len,
+            _iovs: iovs,
+            hdrs,
+        }
+    }
+
+    /// The headers, armed, to lend to the kernel (`Batch::new`).
+    pub fn headers(&mut self) -> &mut [libc::mmsghdr] {
+        &mut self.hdrs
+    }
+
+    /// Re-arm the headers of the first `used` slots (what the kernel may have filled in).
+    pub fn rearm(&mut self, used: usize) {
+        let control_len = self.control_len;
+        for h in self.hdrs.iter_mut().take(used) {
+            h.msg_hdr.msg_namelen = NameBuf::CAPACITY;
+            h.msg_hdr.msg_controllen = control_len as _;
+            h.msg_hdr.msg_flags = 0;
+            h.msg_len = 0;
+        }
+    }
+
+    /// Slot `i` as received: `(data, sender bytes, control buffer and its used length,
+    /// truncated)`. `i` must be below `count()`.
+    pub fn received(&self, i: usize) -> Received<'_> {
+        let h = &self.hdrs[i];
+        let len = (h.msg_len as usize).min(self.slot);
+        Received {
+            data: &self.area[i * self.slot..i * self.slot + len],
+            name: &self.names[i],
+            namelen: h.msg_hdr.msg_namelen,
+            control: &self.controls[i],
+            control_len: (h.msg_hdr.msg_controllen as usize).min(self.control_len),
+            truncated: h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
+        }
+    }
+}
+
+/// One received slot of [`RecvSlots`].
+pub struct Received<'a> {
+    /// The datagram's bytes (at most the slot).
+    pub data: &'a [u8],
+    /// The sender's storage and its filled length.
+    pub name: &'a NameBuf,
+    pub namelen: libc::socklen_t,
+    /// The control buffer and how much of it the kernel filled.
+    pub control: &'a ControlBuf,
+    pub control_len: usize,
+    /// The datagram was longer than the slot.
+    pub truncated: bool,
 }
