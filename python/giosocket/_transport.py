@@ -138,6 +138,49 @@ class DatagramTransport(asyncio.DatagramTransport):
     Made by :func:`giosocket.aio.create_datagram_endpoint`; see the module docstring.
     """
 
+    # Slots: attribute reads are the bulk of sendto's and _read_ready's work, and an instance
+    # dict of more than 30 keys stops being shared, which makes every one a dict lookup.
+    # __dict__ and __weakref__ stay available, as on asyncio's own transports.
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        "_address",
+        "_backlog",
+        "_batch_callback",
+        "_closing",
+        "_conn_lost",
+        "_connected",
+        "_deferred",
+        "_direct",
+        "_family",
+        "_fd",
+        "_flushing",
+        "_gso_limit",
+        "_held",
+        "_high_water",
+        "_last_addr",
+        "_last_dest",
+        "_loop",
+        "_low_water",
+        "_paused",
+        "_peer",
+        "_protocol",
+        "_protocol_paused",
+        "_queue",
+        "_queued_bytes",
+        "_reading",
+        "_run_datas",
+        "_run_dest",
+        "_run_room",
+        "_run_size",
+        "_slot",
+        "_slots",
+        "_sock",
+        "_special",
+        "_to_cache",
+        "_writing",
+    )
+
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
