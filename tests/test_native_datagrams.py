@@ -1,9 +1,10 @@
 """The transport's native entry points: `Socket._receive_datagrams` into `_DatagramSlots`,
-`Socket._send_datagrams` of runs (GSO), and the non-raising `_try_send_messages` /
+the `_SendQueue` (sendto, runs sent as GSO messages), and the non-raising `_try_send_messages` /
 `_try_receive_messages` (None when it would block)."""
 
 from __future__ import annotations
 
+import errno
 import functools
 import socket
 import time
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from conftest import udp_socket
 from giosocket import MSG_DONTWAIT, InputMessage, OutputMessage, Socket, UdpSegmentMessage
-from giosocket._giosocket import _DatagramSlots
+from giosocket._giosocket import _DatagramSlots, _SendQueue
 from giosocket._transport import _to_python
 
 needs_gso = pytest.mark.skipif(
@@ -87,36 +88,128 @@ def test_datagram_slots_reject_bad_sizes() -> None:
             _DatagramSlots(count, slot, convert)
 
 
-def test_send_datagrams_plain_runs_in_order(pair: tuple[Socket, Socket]) -> None:
+class Hooks:
+    """A `_SendQueue`'s transport side, recording what the queue asks of it."""
+
+    def __init__(self, gso: bool = False, high_water: int = 1 << 20, **options: object) -> None:
+        self.calls: list[object] = []
+        self.scheduled: list[object] = []
+        self.options = {"gso_limit": 65535 if gso else 0, "high_water": high_water}
+        self.options.update(options)
+
+    def queue(self, sock: Socket) -> _SendQueue:
+        return _SendQueue(
+            sock,
+            remote=self.options.get("remote"),
+            connected=bool(self.options.get("connected", False)),
+            gso_limit=self.options["gso_limit"],
+            high_water=self.options["high_water"],
+            report=lambda exc: self.calls.append(("report", exc)),
+            flush=lambda: self.calls.append("flush"),
+            pause=lambda: self.calls.append("pause"),
+            call_soon=self.scheduled.append,
+            flush_soon=lambda: None,
+            resolve=self.resolve,
+            warn=lambda: self.calls.append("warn"),
+        )
+
+    def resolve(self, addr: object) -> tuple[object, bool]:
+        self.calls.append(("resolve", addr))
+        host, port = addr  # type: ignore[misc]
+        return (("127.0.0.1" if host == "localhost" else host), port), host != "localhost"
+
+
+def test_send_queue_keeps_order_and_schedules_one_flush(pair: tuple[Socket, Socket]) -> None:
     server, client = pair
+    hooks = Hooks()
+    queue = hooks.queue(client)
     dest = server.get_local_address()
-    runs = [(dest, 1, [b"a"]), (dest, 2, [b"bb"]), (dest, 3, [b"ccc"])]
-    assert client._send_datagrams(runs) == 3
-    assert client._send_datagrams(runs, 2) == 1
-    got = [data for data, _ in receive_all(server, slots(), 4)]
-    assert got == [b"a", b"bb", b"ccc", b"ccc"]
+    to = (dest.address.to_string(), dest.port)
+    source = bytearray(b"bb")
+    queue.sendto(b"a", to)
+    queue.sendto(source, to)
+    source[:] = b"XX"  # copied when queued
+    queue.sendto(memoryview(b"ccc"), to)
+    queue.sendto(b"", to)  # ignored, as asyncio
+    assert len(hooks.scheduled) == 1 and queue.deferred
+    assert (len(queue), queue.queued_bytes) == (3, 6)
+    assert hooks.calls == []  # numeric tuples are converted natively
+    queue.send()
+    assert (len(queue), queue.queued_bytes) == (0, 0)
+    got = [data for data, _ in receive_all(server, slots(), 3)]
+    assert got == [b"a", b"bb", b"ccc"]
 
 
 @needs_gso
-def test_send_datagrams_gso_run_arrives_as_its_datagrams(pair: tuple[Socket, Socket]) -> None:
+def test_send_queue_gso_run_arrives_as_its_datagrams(pair: tuple[Socket, Socket]) -> None:
     server, client = pair
-    run = [b"1" * 10, b"2" * 10, b"3" * 5]
-    assert client._send_datagrams([(server.get_local_address(), 10, run)]) == 1
-    got = [data for data, _ in receive_all(server, slots(), 3)]
+    queue = Hooks(gso=True).queue(client)
+    dest = server.get_local_address()
+    to = (dest.address.to_string(), dest.port)
+    run = [b"1" * 10, b"2" * 10, b"3" * 5, b"4" * 10]
+    for data in run:
+        queue.sendto(data, to)
+    assert len(queue) == 2  # 10, 10, 5 is one GSO run (the shorter one ends it)
+    queue.send()
+    got = [data for data, _ in receive_all(server, slots(), 4)]
     assert got == run
 
 
-def test_send_datagrams_rejects_bad_runs(pair: tuple[Socket, Socket]) -> None:
-    _, client = pair
-    dest = client.get_local_address()
-    with pytest.raises(TypeError):
-        client._send_datagrams([(dest, 1, [bytearray(b"x")])])  # type: ignore[list-item]
-    with pytest.raises(TypeError):
-        client._send_datagrams([(dest, 1)])  # type: ignore[list-item]
-    with pytest.raises(ValueError):
-        client._send_datagrams([(dest, 1, [])])
-    with pytest.raises(ValueError):
-        client._send_datagrams([(dest, 0, [b"a", b"b"])])
+def test_send_queue_resolves_names_through_the_transport(pair: tuple[Socket, Socket]) -> None:
+    server, client = pair
+    hooks = Hooks()
+    queue = hooks.queue(client)
+    port = server.get_local_address().port
+    name = ("localhost", port)
+    queue.sendto(b"x", name)
+    queue.sendto(b"y", name)  # not cacheable: asked again
+    assert hooks.calls == [("resolve", name), ("resolve", name)]
+    with pytest.raises(TypeError, match="bytes-like"):
+        queue.sendto("text", name)  # type: ignore[arg-type]
+    queue.send()
+    assert [data for data, _ in receive_all(server, slots(), 2)] == [b"x", b"y"]
+
+
+def test_send_queue_reports_a_refused_datagram_and_sends_the_rest(
+    pair: tuple[Socket, Socket],
+) -> None:
+    server, client = pair
+    hooks = Hooks()
+    queue = hooks.queue(client)
+    dest = server.get_local_address()
+    to = (dest.address.to_string(), dest.port)
+    queue.sendto(b"ok 1", to)
+    queue.sendto(b"x" * 70000, to)  # over the UDP limit: EMSGSIZE
+    queue.sendto(b"ok 2", to)
+    queue.send()
+    assert len(queue) == 0
+    ((what, exc),) = hooks.calls  # type: ignore[misc]
+    assert what == "report" and isinstance(exc, OSError) and exc.errno == errno.EMSGSIZE
+    assert [data for data, _ in receive_all(server, slots(), 2)] == [b"ok 1", b"ok 2"]
+
+
+def test_send_queue_remote_address_high_water_and_lost(pair: tuple[Socket, Socket]) -> None:
+    server, client = pair
+    dest = server.get_local_address()
+    to = (dest.address.to_string(), dest.port)
+    hooks = Hooks(remote=to, high_water=3)
+    queue = hooks.queue(client)
+    with pytest.raises(ValueError, match="Invalid address"):
+        queue.sendto(b"x", ("127.0.0.2", 9))
+    queue.sendto(b"ab")  # to the remote address
+    queue.sendto(b"cd", to)
+    assert hooks.calls == ["flush"]  # above the high-water mark, not held: flush now
+    queue.held = True
+    queue.sendto(b"ef")
+    assert hooks.calls == ["flush", "pause"]  # held: the transport pauses its protocol
+    queue.held = False
+    queue.send()
+    assert [data for data, _ in receive_all(server, slots(), 3)] == [b"ab", b"cd", b"ef"]
+    queue.lose()
+    for _ in range(6):
+        queue.sendto(b"gone")
+    assert hooks.calls.count("warn") == 2  # asyncio warns from the fifth send after the loss
+    assert (len(queue), queue.queued_bytes) == (0, 0)
 
 
 def test_try_messages_none_when_it_would_block() -> None:

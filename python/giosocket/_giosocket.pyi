@@ -60,6 +60,7 @@ __all__ = [
     "UnixSocketAddress",
     "_DatagramSlots",
     "_InFlight",
+    "_SendQueue",
     "__version__",
     "_init",
     "_io_error_from_errno",
@@ -812,15 +813,6 @@ class Socket:
         (GRO slots split into their datagrams; a truncated datagram as `(None, address)`), or
         None if nothing is queued.
         """
-    def _send_datagrams(
-        self,
-        runs: list[tuple[SocketAddress | None, int, list[bytes]]],
-        start: int = 0,
-    ) -> int | None:
-        """One non-blocking sendmmsg of `runs[start:]` (at most 1024), each an `(address or None,
-        segment size, [bytes, ...])` run: several datagrams go as one UDP GSO message. The
-        number of runs the kernel took, or None if it would block; raises when the first fails.
-        """
 
 @final
 class _DatagramSlots:
@@ -840,6 +832,54 @@ class _DatagramSlots:
     @property
     def truncated(self) -> int:
         """How many datagrams of the last receive were truncated (reported as `(None, addr)`)."""
+
+@final
+class _SendQueue:
+    """The transport's datagram queue and `sendto`; see the module documentation."""
+
+    def __new__(
+        cls,
+        sock: Socket,
+        *,
+        gso_limit: int,
+        high_water: int,
+        remote: Any,
+        connected: bool,
+        report: Callable[[OSError], object],
+        flush: Callable[[], object],
+        pause: Callable[[], object],
+        call_soon: Callable[[Callable[[], object]], object],
+        flush_soon: Callable[[], object],
+        resolve: Callable[[Any], tuple[SocketAddress | Any, bool]],
+        warn: Callable[[], object],
+    ) -> _SendQueue: ...
+    high_water: int
+    gso_limit: int
+    deferred: bool
+    held: bool
+    def sendto(self, data: bytes | bytearray | memoryview, addr: Any = None) -> None:
+        """Queue one datagram (copied now unless it is bytes) to `addr` (None: the connected
+        peer), as asyncio's `DatagramTransport.sendto`: empty data is ignored; with a
+        remote_addr, `addr` must be None or it; after `lose()` the datagram is discarded (with
+        a warning after a few).
+        """
+    def send(self) -> None:
+        """Hand the runs to the kernel until the queue is empty or the socket buffer is full;
+        refused datagrams go to `report`. Raises only what is not an OSError.
+        """
+    def begin_delivery(self, lone: bool) -> bool:
+        """Start delivering received datagrams (`lone`: just one): returns the `deferred` flag to
+        give back to `end_delivery`; a flush comes when the delivery ends.
+        """
+    def end_delivery(self, deferred: bool) -> bool:
+        """End a delivery: restores `deferred`; True when datagrams wait to be sent."""
+    def lose(self) -> None:
+        """The connection is lost: drop the queue; later datagrams are discarded."""
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes queued and not yet taken by the kernel."""
+    def __len__(self) -> int:
+        """How many runs (future messages) are queued."""
 
 @final
 class _InFlight:

@@ -6,13 +6,14 @@ same flow control), with the system calls batched:
 - Receiving: each readiness wake-up reads up to ``batch`` datagrams with one ``recvmmsg``
   (``Socket._receive_datagrams`` on reused native slots). A protocol that defines
   ``datagrams_received(batch)`` gets one call with a list of ``(data, addr)`` per wake-up.
-- Sending: ``sendto`` copies the data and queues it. Datagrams sent while the transport delivers
-  received ones go out together when that delivery ends; datagrams sent from anywhere else go out
-  together right after the loop's current iteration (``call_soon``). One ``sendmmsg``
-  (``Socket._send_datagrams``) sends the queue; consecutive datagrams of one size to one
-  destination become one UDP GSO message where the kernel has it. Order is kept. A datagram the
-  kernel refuses with an error reaches ``error_received``; a full socket buffer keeps the queue
-  (``pause_writing`` above the high-water mark) until the socket is writable again.
+- Sending: ``sendto`` is the native ``_SendQueue.sendto`` (bound to each instance): it keeps
+  (bytes) or copies the data and queues it. Datagrams sent while the transport delivers received
+  ones go out together when that delivery ends (a reply to a lone datagram goes at once: nothing
+  to batch it with); datagrams sent from anywhere else go out together right after the loop's
+  current iteration (``call_soon``). One ``sendmmsg`` sends the queue; consecutive datagrams of
+  one size to one destination become one UDP GSO message where the kernel has it. Order is kept.
+  A datagram the kernel refuses with an error reaches ``error_received``; a full socket buffer
+  keeps the queue (``pause_writing`` above the high-water mark) until the socket is writable.
 
 Made by ``giosocket.aio.create_datagram_endpoint`` (``_endpoint.py``), which also provides
 ``install(loop)``.
@@ -37,6 +38,7 @@ from ._giosocket import (
     UdpSegmentMessage,
     UnixSocketAddress,
     _DatagramSlots,
+    _SendQueue,
 )
 
 __all__ = ["DatagramTransport"]
@@ -50,11 +52,8 @@ _BatchCallback = Callable[[list[tuple[bytes, Any]]], object]
 
 _INET_SLOT = 65536  # room for any UDP datagram (65507 / 65527 bytes of payload at most)
 _UNIX_SLOT = 256 * 1024  # asyncio's max_size for one recvfrom
-_SEND_ROUND = 1024  # sendmmsg's most messages per call (UIO_MAXIOV)
-_GSO_SEGMENTS = 64  # the kernel's UDP_MAX_SEGMENTS (older kernels)
-_GSO_BYTES = 65000  # stays under the IP length limit for both families
+_MAX_BATCH = 1024  # recvmmsg's most messages per call (UIO_MAXIOV)
 _CACHE_LIMIT = 4096
-_WARN_AFTER_LOST = 5  # asyncio's LOG_THRESHOLD_FOR_CONNLOST_WRITES
 
 
 def _enable_gro(sock: Socket) -> bool:
@@ -150,33 +149,21 @@ class DatagramTransport(asyncio.DatagramTransport):
         "_closing",
         "_conn_lost",
         "_connected",
-        "_deferred",
-        "_direct",
         "_family",
         "_fd",
         "_flushing",
-        "_gso_limit",
-        "_held",
         "_high_water",
-        "_last_addr",
-        "_last_dest",
         "_loop",
         "_low_water",
         "_paused",
         "_peer",
         "_protocol",
         "_protocol_paused",
-        "_queue",
-        "_queued_bytes",
+        "_q",
         "_reading",
-        "_run_datas",
-        "_run_dest",
-        "_run_room",
-        "_run_size",
         "_slot",
         "_slots",
         "_sock",
-        "_special",
         "_to_cache",
         "_writing",
     )
@@ -190,8 +177,8 @@ class DatagramTransport(asyncio.DatagramTransport):
         batch: int = 64,
         waiter: asyncio.Future[None] | None = None,
     ) -> None:
-        if not 1 <= batch <= _SEND_ROUND:
-            raise ValueError(f"batch must be in range(1, {_SEND_ROUND + 1}), not {batch}")
+        if not 1 <= batch <= _MAX_BATCH:
+            raise ValueError(f"batch must be in range(1, {_MAX_BATCH + 1}), not {batch}")
         sock.blocking = False
         sock.timeout = 0
         self._loop = loop
@@ -204,7 +191,6 @@ class DatagramTransport(asyncio.DatagramTransport):
         super().__init__(extra)
         self._address = address  # remote_addr (may be set without connect: allow_broadcast)
         self._connected = extra["peername"] is not None
-        self._special = bool(address) or self._connected  # sendto's slow checks apply
         self._peer = extra["peername"]
         self._protocol: asyncio.BaseProtocol = protocol
         self._batch_callback: _BatchCallback | None = None
@@ -213,7 +199,6 @@ class DatagramTransport(asyncio.DatagramTransport):
             0,
             _socket.IPPROTO_UDP,
         )
-        self._gso_limit = 65535 if inet_udp and UdpSegmentMessage.is_supported() else 0
         # Receiving: native slots (one lazily touched area) for one recvmmsg per wake-up,
         # returning (bytes, addr) pairs; senders are converted once each (by _to_python).
         # With UDP GRO the kernel may hand several datagrams of one sender as one slot: they
@@ -232,27 +217,27 @@ class DatagramTransport(asyncio.DatagramTransport):
         )
         # Datagrams already received when the protocol paused reading mid-batch.
         self._backlog: list[tuple[bytes, _PyAddress]] = []
-        # Sending
-        # Runs of datagrams, each one future message: (destination, segment size, datagrams).
-        # Consecutive sends of one size to one destination join the open run (UDP GSO).
-        self._queue: list[_Run] = []
-        self._run_dest: SocketAddress | None = None
-        self._run_size = 0
-        self._run_datas: list[bytes] = []
-        self._run_room = 0  # how many more datagrams the open run takes
-        self._queued_bytes = 0
+        # Sending: the native queue (runs of datagrams, each one future message: consecutive
+        # sends of one size to one destination join the open run, one UDP GSO message) and
+        # sendto itself, bound to the instance so that a protocol's call reaches it directly.
         self._to_cache: dict[Any, SocketAddress] = {}
-        # The last cached address object and its conversion: a protocol replying to the
-        # address it was given (the same object: senders are converted once) skips the lookup.
-        self._last_addr: object = None
-        self._last_dest: SocketAddress | None = None
-        # A flush will come without sendto's help: one is scheduled, or the transport is
-        # delivering received datagrams (it flushes when the delivery ends).
-        self._deferred = False
-        self._direct = False  # delivering a lone datagram: a reply has nothing to batch with
-        self._flushing = False  # inside _flush: sends only append, the running flush sends them
+        self._flushing = False  # inside _flush: sends only queue, the running flush sends them
         self._writing = False  # a writer is registered: the kernel refused part of the queue
-        self._held = False  # _flushing or _writing: sendto only queues
+        self._q = _SendQueue(
+            sock,
+            gso_limit=65535 if inet_udp and UdpSegmentMessage.is_supported() else 0,
+            high_water=64 * 1024,
+            remote=address if address else None,
+            connected=self._connected,
+            report=self._report,
+            flush=self._flush,
+            pause=self._maybe_pause_protocol,
+            call_soon=loop.call_soon,
+            flush_soon=self._flush_soon,
+            resolve=self._destination,
+            warn=functools.partial(logger.warning, "socket.send() raised exception."),
+        )
+        self.sendto = self._q.sendto  # type: ignore[method-assign]
         self._high_water = 64 * 1024
         self._low_water = 16 * 1024
         self._protocol_paused = False
@@ -276,7 +261,7 @@ class DatagramTransport(asyncio.DatagramTransport):
         state = "closed" if self._sock is None else "closing" if self._closing else "open"
         return (
             f"<giosocket DatagramTransport {state} fd={self._fd} "
-            f"queued={len(self._queue)} bufsize={self._queued_bytes}>"
+            f"queued={len(self._q)} bufsize={self._q.queued_bytes}>"
         )
 
     def __del__(self) -> None:
@@ -309,14 +294,14 @@ class DatagramTransport(asyncio.DatagramTransport):
         self._stop_reading()
         if self._flushing:
             return  # the running flush ends with connection_lost once the queue is sent
-        if self._queue and not self._writing:
+        if len(self._q) and not self._writing:
             self._flush()
-        if not self._queue and not self._conn_lost:
+        if not len(self._q) and not self._conn_lost:
             self._lose(None)
 
     def abort(self) -> None:
         """Close now: datagrams the kernel has not taken yet are discarded."""
-        if self._queue and not self._writing and not self._flushing and not self._conn_lost:
+        if len(self._q) and not self._writing and not self._flushing and not self._conn_lost:
             self._flush()  # what asyncio would already have handed to the kernel goes out
         self._force_close(None)
 
@@ -369,8 +354,8 @@ class DatagramTransport(asyncio.DatagramTransport):
             return
         if batch is None:
             return
-        deferred, self._deferred = self._deferred, True
-        self._direct = len(batch) == 1 and not self._queue
+        queue = self._q
+        deferred = queue.begin_delivery(len(batch) == 1)  # replies go when it ends
         try:
             if self._batch_callback is not None:
                 # truncated datagrams are reported first; the rest is one batch
@@ -395,14 +380,8 @@ class DatagramTransport(asyncio.DatagramTransport):
                         self._backlog += self._without_truncated(list(rest))
                     break  # closed by the protocol: as asyncio, nothing more is delivered
         finally:
-            self._deferred = deferred
-            self._direct = False
-            queue = self._queue
-            if queue and not self._writing and not self._conn_lost:
-                if len(queue) == 1 and len(queue[0][2]) == 1:
-                    self._flush_one(sock, queue)
-                else:
-                    self._flush()
+            if queue.end_delivery(deferred) and not self._writing and not self._conn_lost:
+                self._flush()
 
     def _report_truncated(self) -> None:
         self._report(OSError(errno.EMSGSIZE, f"datagram larger than {self._slot} bytes dropped"))
@@ -421,7 +400,8 @@ class DatagramTransport(asyncio.DatagramTransport):
 
     def _drain_backlog(self) -> None:
         """After ``resume_reading()``: what a pause held back, then the socket again."""
-        deferred, self._deferred = self._deferred, True
+        queue = self._q
+        deferred = queue.begin_delivery(False)
         try:
             while self._backlog and not self._paused and not self._closing:
                 data, addr = self._backlog.pop(0)
@@ -430,8 +410,7 @@ class DatagramTransport(asyncio.DatagramTransport):
                 except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
                     self._callback_failed(exc, "datagram_received")
         finally:
-            self._deferred = deferred
-            if self._queue and not self._writing and not self._conn_lost:
+            if queue.end_delivery(deferred) and not self._writing and not self._conn_lost:
                 self._flush()
         if not self._backlog:
             self._start_reading()
@@ -455,88 +434,34 @@ class DatagramTransport(asyncio.DatagramTransport):
     # --- writing ----------------------------------------------------------------------------
 
     def sendto(self, data: Any, addr: _PyAddress = None) -> None:
-        """Queue one datagram (copied now) to ``addr`` (None: the connected peer).
+        """Queue one datagram (copied now unless it is bytes) to ``addr`` (None: the peer).
 
         As asyncio: empty data is ignored; on a connected endpoint ``addr`` must be None or the
         peer; after the transport is lost the datagram is discarded (with a warning after a few).
+        Datagrams queued in one loop iteration leave together (sendmmsg, UDP GSO).
         """
-        if type(data) is not bytes:
-            if not isinstance(data, (bytearray, memoryview)):
-                raise TypeError(
-                    f"data argument must be a bytes-like object, not {type(data).__name__!r}"
-                )
-            data = bytes(data)  # the caller may change its buffer afterwards
-        if not data:
-            return
-        dest: SocketAddress | None = None  # None unconnected: DESTINATION_UNSET, as asyncio
-        if self._special:  # a remote address, connected, or lost
-            if self._address:
-                if addr is not None and addr != self._address:
-                    raise ValueError(f"Invalid address: must be None or {self._address}")
-                addr = self._address
-            if self._conn_lost:
-                if self._conn_lost >= _WARN_AFTER_LOST:
-                    logger.warning("socket.send() raised exception.")
-                self._conn_lost += 1
-                return
-            if self._connected:
-                addr = None
-        if addr is not None:
-            if addr is self._last_addr:  # the same (immutable) object as last time
-                dest = self._last_dest
-            else:
-                try:
-                    dest = self._to_cache.get(addr)
-                except TypeError:  # unhashable: converted each time
-                    pass
-                if dest is None:
-                    dest = self._destination(addr)
-                else:
-                    self._last_addr, self._last_dest = addr, dest
-        if self._direct and not self._held and not self._queue:
-            # A reply to a lone received datagram (ping-pong): nothing to coalesce it with, so
-            # it goes at once, as asyncio's own transport sends when its buffer is empty.
-            self._direct = False  # a second reply would be batched with later ones
-            try:
-                if self._sock is not None and self._sock._try_send_to(dest, data) is not None:
-                    return
-            except OSError as exc:
-                self._report(exc)  # as asyncio: that datagram is reported, not retried
-                return
-        size = len(data)
-        self._queued_bytes += size
-        # Extend the open run (one future GSO message) or start a new one.
-        if self._run_room and dest is self._run_dest and size <= self._run_size:
-            self._run_datas.append(data)
-            self._run_room = self._run_room - 1 if size == self._run_size else 0
-        else:
-            datas = [data]
-            self._queue.append((dest, size, datas))
-            self._run_dest, self._run_size, self._run_datas = dest, size, datas
-            self._run_room = (
-                min(_GSO_SEGMENTS, _GSO_BYTES // size) - 1 if size <= self._gso_limit else 0
-            )
-        if self._held or self._queued_bytes > self._high_water or len(self._queue) >= _SEND_ROUND:
-            if self._held:
-                self._maybe_pause_protocol()
-            else:
-                self._flush()
-        elif not self._deferred:
-            self._deferred = True
-            self._loop.call_soon(self._flush_soon)
+        self._q.sendto(data, addr)  # (instances call the queue's sendto directly)
 
-    def _destination(self, addr: _PyAddress) -> SocketAddress:
+    def _destination(self, addr: _PyAddress) -> tuple[SocketAddress, bool]:
+        """What the native queue could not convert: ``(address, cacheable)``."""
+        try:
+            dest = self._to_cache.get(addr)
+        except TypeError:  # unhashable: converted each time
+            dest = None
+        if dest is not None:
+            return dest, True
         dest, cacheable = _to_giosocket(addr, self._family)
-        if cacheable and isinstance(addr, (tuple, str, bytes)):
+        cacheable = cacheable and isinstance(addr, (tuple, str, bytes))
+        if cacheable:
             if len(self._to_cache) >= _CACHE_LIMIT:
                 self._to_cache.clear()
             self._to_cache[addr] = dest
-            self._last_addr, self._last_dest = addr, dest
-        return dest
+        return dest, cacheable
 
     def _flush_soon(self) -> None:
-        self._deferred = False
-        if self._queue and not self._writing and not self._conn_lost:
+        queue = self._q
+        queue.deferred = False
+        if len(queue) and not self._writing and not self._conn_lost:
             self._flush()
 
     def _write_ready(self) -> None:
@@ -546,116 +471,37 @@ class DatagramTransport(asyncio.DatagramTransport):
 
     def _flush(self) -> None:
         """Hand the queue to the kernel until it is empty or the socket buffer is full."""
-        sock = self._sock
-        queue = self._queue
-        if sock is None or self._flushing:
+        if self._sock is None or self._flushing:
             return
-        if len(queue) == 1 and not self._writing and len(queue[0][2]) == 1:
-            self._flush_one(sock, queue)
-            return
-        self._flush_queue(sock, queue)
-
-    def _flush_one(self, sock: Socket, queue: list[_Run]) -> None:
-        """``_flush`` of a queue of one datagram (the ping-pong case): one plain send."""
-        dest, _, datas = queue[0]
+        queue = self._q
+        self._flushing = queue.held = True
         try:
-            sent = sock._try_send_to(dest, datas[0])
-        except OSError as exc:
-            queue.clear()
-            self._queued_bytes = self._run_room = 0
-            self._report(exc)  # as asyncio: that datagram is reported, not retried
-            return
-        if sent is None:  # the socket buffer is full: the general path registers the writer
-            self._flush_queue(sock, queue)
-            return
-        queue.clear()
-        self._queued_bytes = self._run_room = 0
-        if self._protocol_paused:
-            self._maybe_resume_protocol()
-        if self._closing and not self._conn_lost:
-            self._lose(None)
-
-    def _flush_queue(self, sock: Socket, queue: list[_Run]) -> None:
-        self._flushing = self._held = True
-        self._run_room = 0  # sends from callbacks during the flush start new runs
-        try:
-            self._send_queue(sock, queue)
+            queue.send()  # refused datagrams go to error_received meanwhile
+        except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
+            self._fatal_error(exc, "Fatal write error on datagram transport")
         finally:
             self._flushing = False
-            self._held = self._writing
-        if self._queue is not queue:
+            queue.held = self._writing
+        if self._conn_lost:
             return  # lost meanwhile (abort from error_received)
-        if queue:
+        if len(queue):
             if not self._writing:
-                self._writing = self._held = True
+                self._writing = queue.held = True
                 self._loop.add_writer(self._fd, self._write_ready)
             self._maybe_pause_protocol()
             return
         if self._writing:
-            self._writing = self._held = False
+            self._writing = queue.held = False
             self._loop.remove_writer(self._fd)
         self._maybe_resume_protocol()
-        if self._closing and not self._conn_lost:
+        if self._closing:
             self._lose(None)
-
-    def _send_queue(self, sock: Socket, queue: list[_Run]) -> None:
-        """Send from the head of ``queue``; removes what the kernel took or refused."""
-        done = 0
-        while done < len(queue):
-            if len(queue) - done == 1 and len(queue[done][2]) == 1:
-                # one datagram (the ping-pong case): no message objects
-                dest, _, datas = queue[done]
-                try:
-                    if sock._try_send_to(dest, datas[0]) is None:
-                        break
-                    done += 1
-                except OSError as exc:
-                    done += 1
-                    self._report(exc)
-                    if self._queue is not queue:
-                        return
-                except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
-                    self._fatal_error(exc, "Fatal write error on datagram transport")
-                    return
-                continue
-            try:
-                # runs of several datagrams go as UDP GSO messages; one sendmmsg
-                sent = sock._send_datagrams(queue, done)
-            except OSError as exc:
-                dest, size, datas = queue[done]
-                if len(datas) > 1:  # a GSO message: retry its datagrams one by one
-                    self._gso_failed(exc, size)
-                    queue[done : done + 1] = [(dest, len(d), [d]) for d in datas]
-                    continue
-                done += 1
-                self._report(exc)
-                if self._queue is not queue:  # aborted from error_received
-                    return
-                continue
-            except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
-                self._fatal_error(exc, "Fatal write error on datagram transport")
-                return
-            if sent is None:
-                break
-            done += sent
-        if done == len(queue):
-            queue.clear()
-            self._queued_bytes = 0
-        else:
-            del queue[:done]
-            self._queued_bytes = sum(len(d) for _, _, datas in queue for d in datas)
-
-    def _gso_failed(self, exc: OSError, size: int) -> None:
-        if exc.errno in (errno.EIO, errno.EOPNOTSUPP, errno.ENOPROTOOPT):
-            self._gso_limit = 0  # the device or the kernel cannot segment
-        elif exc.errno in (errno.EINVAL, errno.EMSGSIZE):
-            self._gso_limit = min(self._gso_limit, size - 1)  # over the path MTU
 
     # --- flow control, as asyncio's _FlowControlMixin ---------------------------------------
 
     def get_write_buffer_size(self) -> int:
         """Bytes queued and not yet taken by the kernel."""
-        return self._queued_bytes
+        return self._q.queued_bytes
 
     def get_write_buffer_limits(self) -> tuple[int, int]:
         """``(low, high)`` water marks of the queue, in bytes."""
@@ -669,12 +515,12 @@ class DatagramTransport(asyncio.DatagramTransport):
             low = high // 4
         if not high >= low >= 0:
             raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
-        self._high_water = high
+        self._high_water = self._q.high_water = high
         self._low_water = low
         self._maybe_pause_protocol()
 
     def _maybe_pause_protocol(self) -> None:
-        if self._queued_bytes <= self._high_water or self._protocol_paused:
+        if self._q.queued_bytes <= self._high_water or self._protocol_paused:
             return
         self._protocol_paused = True
         try:
@@ -683,7 +529,7 @@ class DatagramTransport(asyncio.DatagramTransport):
             self._callback_failed(exc, "pause_writing")
 
     def _maybe_resume_protocol(self) -> None:
-        if not self._protocol_paused or self._queued_bytes > self._low_water:
+        if not self._protocol_paused or self._q.queued_bytes > self._low_water:
             return
         self._protocol_paused = False
         try:
@@ -715,12 +561,9 @@ class DatagramTransport(asyncio.DatagramTransport):
     def _lose(self, exc: Exception | None) -> None:
         """Drop the queue, unregister, and schedule ``connection_lost(exc)`` (once)."""
         self._conn_lost += 1
-        self._special = True
-        self._queue = []
-        self._run_room = 0
-        self._queued_bytes = 0
+        self._q.lose()
         if self._writing:
-            self._writing = self._held = False
+            self._writing = self._q.held = False
             self._loop.remove_writer(self._fd)
         self._loop.call_soon(self._call_connection_lost, exc)
 

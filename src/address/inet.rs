@@ -429,7 +429,7 @@ impl InetSocketAddress {
 }
 
 /// `(host, port[, flowinfo, scope_id])` with a numeric host -> native.
-pub(super) fn sockaddr_from_tuple(tuple: &Bound<'_, PyTuple>) -> PyResult<SockAddr> {
+pub fn sockaddr_from_tuple(tuple: &Bound<'_, PyTuple>) -> PyResult<SockAddr> {
     let n = tuple.len();
     if !(2..=4).contains(&n) {
         return Err(PyTypeError::new_err(

@@ -23,6 +23,7 @@ pub use inet::{ip_from_py, InetAddress, InetSocketAddress};
 // The numeric-host parser other modules may reuse (`crate::address::parse_host`).
 #[allow(unused_imports)]
 pub use inet::parse_host;
+pub use inet::sockaddr_from_tuple;
 pub use unix::UnixSocketAddress;
 
 /// `__richcmp__` result for classes that only define equality: `same` for `==`, its negation

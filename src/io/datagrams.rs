@@ -1,25 +1,21 @@
-//! The native datagram path of the asyncio transport (`giosocket._transport`): one recvmmsg
-//! into reusable slots returning `(bytes, address)` pairs as asyncio reports them, and one
-//! sendmmsg of queued runs of datagrams (a run of several equal-size datagrams to one
-//! destination goes as one UDP GSO message). Both are non-blocking: None when it would block.
+//! The native receive path of the asyncio transport (`giosocket._transport`): one
+//! non-blocking recvmmsg into reusable slots returning `(bytes, address)` pairs as asyncio
+//! reports them (None when nothing is queued). Sending is `send_queue.rs`.
 //! The per-datagram work (headers, GRO splitting, address conversion, bytes objects) happens
 //! here so that the transport's Python only calls the protocol.
 
 use std::collections::HashMap;
 
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
-use socket2::SockAddr;
 
-use crate::address::{sockaddr_from_py, sockaddr_to_py};
+use crate::address::sockaddr_to_py;
 use crate::io::batch::conclude_value;
-use crate::io::message::msghdr;
 use crate::socket::Socket;
-use crate::sys::cmsg::{self as codec, ControlBuf, Encoder, RecvMeta, METADATA_SPACE, UDP_SEGMENT};
+use crate::sys::cmsg::{RecvMeta, METADATA_SPACE};
 use crate::sys::mmsg::{Dir, NameBuf, RecvSlots};
 use crate::sys::os;
-use crate::vectors::type_name;
 
 /// The kernel's most messages per sendmmsg/recvmmsg call (UIO_MAXIOV).
 const MAX_MESSAGES: usize = 1024;
@@ -68,7 +64,9 @@ impl DatagramSlots {
             )));
         }
         if count.checked_mul(slot_size).is_none() || !(1..=1 << 24).contains(&slot_size) {
-            return Err(PyValueError::new_err(format!("invalid slot_size {slot_size}")));
+            return Err(PyValueError::new_err(format!(
+                "invalid slot_size {slot_size}"
+            )));
         }
         Ok(DatagramSlots {
             ring: RecvSlots::new(count, slot_size, if control { METADATA_SPACE } else { 0 }),
@@ -155,46 +153,6 @@ fn collect<'py>(
     Ok(out)
 }
 
-/// One queued run: (destination or None, segment size, list of bytes).
-struct Run<'py> {
-    dest: Option<SockAddr>,
-    size: usize,
-    datas: Vec<Bound<'py, PyBytes>>,
-}
-
-fn run_of<'py>(item: &Bound<'py, PyAny>) -> PyResult<Run<'py>> {
-    let bad = || {
-        PyTypeError::new_err(format!(
-            "_send_datagrams() takes (address, size, [bytes, ...]) tuples, not '{}'",
-            type_name(item)
-        ))
-    };
-    let tuple = item.cast::<PyTuple>().map_err(|_| bad())?;
-    if tuple.len() != 3 {
-        return Err(bad());
-    }
-    let dest_obj = tuple.get_item(0)?;
-    let dest = if dest_obj.is_none() {
-        None
-    } else {
-        Some(sockaddr_from_py(&dest_obj)?)
-    };
-    let size: usize = tuple.get_item(1)?.extract()?;
-    let list = tuple.get_item(2)?;
-    let list = list.cast::<PyList>().map_err(|_| bad())?;
-    let datas = list
-        .iter()
-        .map(|d| d.cast_into::<PyBytes>().map_err(|_| bad()))
-        .collect::<PyResult<Vec<_>>>()?;
-    if datas.is_empty() || (datas.len() > 1 && !(1..=usize::from(u16::MAX)).contains(&size)) {
-        return Err(PyValueError::new_err(format!(
-            "a run needs datagrams (and a segment size in 1..65535 for several), not {} of {size}",
-            datas.len()
-        )));
-    }
-    Ok(Run { dest, size, datas })
-}
-
 #[pymethods]
 impl Socket {
     /// One non-blocking recvmmsg (MSG_WAITFORONE) into `slots`: a list of `(bytes, address)`
@@ -224,55 +182,5 @@ impl Socket {
         ring.rearm(done + 1);
         let out = out?;
         Ok(Some(PyList::new(py, out)?.unbind()))
-    }
-
-    /// One non-blocking sendmmsg of `runs[start:]` (at most 1024), each an `(address or None,
-    /// segment size, [bytes, ...])` run: several datagrams go as one UDP GSO message. The
-    /// number of runs the kernel took, or None if it would block; raises when the first fails.
-    #[pyo3(signature = (runs, start = 0))]
-    fn _send_datagrams(
-        &self,
-        py: Python<'_>,
-        runs: &Bound<'_, PyList>,
-        start: usize,
-    ) -> PyResult<Option<usize>> {
-        let end = runs.len().min(start.saturating_add(MAX_MESSAGES));
-        let runs = (start..end)
-            .map(|i| run_of(&runs.get_item(i)?))
-            .collect::<PyResult<Vec<_>>>()?;
-        let mut iovs: Vec<os::iovec> = Vec::new();
-        let mut controls: Vec<ControlBuf> = Vec::with_capacity(runs.len());
-        for run in &runs {
-            for data in &run.datas {
-                let bytes = data.as_bytes();
-                iovs.push(os::iovec {
-                    iov_base: bytes.as_ptr() as *mut os::c_void,
-                    iov_len: bytes.len(),
-                });
-            }
-            let mut control = if run.datas.len() > 1 {
-                ControlBuf::with_len(codec::space(2))
-            } else {
-                ControlBuf::empty()
-            };
-            if run.datas.len() > 1 {
-                // Sized for exactly this one message: msg_controllen is the whole buffer.
-                let mut encoder = Encoder::new(&mut control);
-                encoder.push(os::SOL_UDP, UDP_SEGMENT, &(run.size as u16).to_ne_bytes());
-            }
-            controls.push(control);
-        }
-        let mut hdrs: Vec<os::mmsghdr> = Vec::with_capacity(runs.len());
-        let mut at = 0;
-        for (run, control) in runs.iter().zip(controls.iter_mut()) {
-            let count = run.datas.len();
-            hdrs.push(os::mmsghdr {
-                msg_hdr: msghdr(run.dest.as_ref(), &iovs[at..at + count], control),
-                msg_len: 0,
-            });
-            at += count;
-        }
-        let (done, end) = self.batch(py, Dir::Send, &mut hdrs, os::MSG_DONTWAIT, None)?;
-        conclude_value(done, end)
     }
 }

@@ -4,4 +4,5 @@
 pub mod batch;
 pub mod datagrams;
 pub mod message;
+pub mod send_queue;
 pub mod stream;

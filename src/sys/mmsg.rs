@@ -267,12 +267,13 @@ impl RecvSlots {
     pub fn received(&self, i: usize) -> Received<'_> {
         let h = &self.hdrs[i];
         let len = (h.msg_len as usize).min(self.slot);
+        let control_len: usize = h.msg_hdr.msg_controllen as _;
         Received {
             data: &self.area[i * self.slot..i * self.slot + len],
             name: &self.names[i],
             namelen: h.msg_hdr.msg_namelen,
             control: &self.controls[i],
-            control_len: (h.msg_hdr.msg_controllen as usize).min(self.control_len),
+            control_len: control_len.min(self.control_len),
             truncated: h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
         }
     }
