@@ -74,6 +74,7 @@ fn _giosocket(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<aio::InFlight>()?;
     m.add_class::<io::datagrams::DatagramSlots>()?;
     m.add_class::<io::send_queue::SendQueue>()?;
+    m.add_class::<io::datagram_reader::DatagramReader>()?;
     m.add_function(wrap_pyfunction!(error::py_io_error_from_errno, m)?)?;
     m.add_function(wrap_pyfunction!(enums::native_constants, m)?)?;
     #[cfg(feature = "bench")]

@@ -58,6 +58,7 @@ __all__ = [
     "UnixCredentialsMessage",
     "UnixFDMessage",
     "UnixSocketAddress",
+    "_DatagramReader",
     "_DatagramSlots",
     "_InFlight",
     "_SendQueue",
@@ -815,6 +816,24 @@ class Socket:
         """
 
 @final
+class _DatagramReader:
+    """The transport's readiness callback; see the module documentation."""
+
+    def __new__(
+        cls,
+        sock: Socket,
+        slots: _DatagramSlots,
+        queue: _SendQueue,
+        transport: Any,
+        protocol: Any,
+    ) -> _DatagramReader: ...
+    stopped: bool
+    def set_protocol(self, protocol: Any) -> None:
+        """Deliver to `protocol` from now on (`datagrams_received` if it has one)."""
+    def __call__(self) -> None:
+        """One wake-up: receive what is queued (up to the slots) and deliver it."""
+
+@final
 class _DatagramSlots:
     """Reusable receive slots for `Socket._receive_datagrams`: one area of `count` slots of
     `slot_size` bytes (pages are touched only as datagrams land in them), sender and control
@@ -872,7 +891,9 @@ class _SendQueue:
         give back to `end_delivery`; a flush comes when the delivery ends.
         """
     def end_delivery(self, deferred: bool) -> bool:
-        """End a delivery: restores `deferred`; True when datagrams wait to be sent."""
+        """End a delivery: restores `deferred`; True when the transport should flush now
+        (datagrams wait, it is not held and not lost).
+        """
     def lose(self) -> None:
         """The connection is lost: drop the queue; later datagrams are discarded."""
     @property

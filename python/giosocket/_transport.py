@@ -37,6 +37,7 @@ from ._giosocket import (
     SocketAddress,
     UdpSegmentMessage,
     UnixSocketAddress,
+    _DatagramReader,
     _DatagramSlots,
     _SendQueue,
 )
@@ -137,7 +138,7 @@ class DatagramTransport(asyncio.DatagramTransport):
     Made by :func:`giosocket.aio.create_datagram_endpoint`; see the module docstring.
     """
 
-    # Slots: attribute reads are the bulk of sendto's and _read_ready's work, and an instance
+    # Slots: attribute reads are the bulk of sendto's and the readiness callback's work, and an instance
     # dict of more than 30 keys stops being shared, which makes every one a dict lookup.
     # __dict__ and __weakref__ stay available, as on asyncio's own transports.
     __slots__ = (
@@ -160,6 +161,7 @@ class DatagramTransport(asyncio.DatagramTransport):
         "_protocol",
         "_protocol_paused",
         "_q",
+        "_reader",
         "_reading",
         "_slot",
         "_slots",
@@ -238,6 +240,8 @@ class DatagramTransport(asyncio.DatagramTransport):
             warn=functools.partial(logger.warning, "socket.send() raised exception."),
         )
         self.sendto = self._q.sendto  # type: ignore[method-assign]
+        # Receiving: the loop calls the native reader (one recvmmsg, then the protocol).
+        self._reader = _DatagramReader(sock, self._slots, self._q, self, protocol)
         self._high_water = 64 * 1024
         self._low_water = 16 * 1024
         self._protocol_paused = False
@@ -277,6 +281,9 @@ class DatagramTransport(asyncio.DatagramTransport):
         self._protocol = protocol
         callback = getattr(protocol, "datagrams_received", None)
         self._batch_callback = callback if callable(callback) else None
+        reader = getattr(self, "_reader", None)  # (unset while __init__ runs)
+        if reader is not None:
+            reader.set_protocol(protocol)
 
     def get_protocol(self) -> asyncio.BaseProtocol:
         """The protocol receiving the callbacks."""
@@ -332,56 +339,45 @@ class DatagramTransport(asyncio.DatagramTransport):
         if self._reading or not self.is_reading() or self._sock is None:
             return
         self._reading = True
-        self._loop.add_reader(self._fd, self._read_ready)
+        self._reader.stopped = False
+        self._loop.add_reader(self._fd, self._reader)
 
     def _stop_reading(self) -> None:
+        self._reader.stopped = True  # also in mid-batch: the reader delivers no more
         if self._reading:
             self._reading = False
             self._loop.remove_reader(self._fd)
 
-    def _read_ready(self) -> None:
-        sock = self._sock
-        if self._conn_lost or sock is None:
-            return
-        try:
-            # One recvmmsg (WAITFORONE: what is queued, up to the batch, then stop).
-            batch = sock._receive_datagrams(self._slots)
-        except OSError as exc:
-            self._protocol.error_received(exc)  # type: ignore[attr-defined]
-            return
-        except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
-            self._fatal_error(exc, "Fatal read error on datagram transport")
-            return
-        if batch is None:
-            return
-        queue = self._q
-        deferred = queue.begin_delivery(len(batch) == 1)  # replies go when it ends
-        try:
-            if self._batch_callback is not None:
-                # truncated datagrams are reported first; the rest is one batch
-                whole = self._without_truncated(batch) if self._slots.truncated else batch
-                if whole and not self._closing:
-                    try:
-                        self._batch_callback(whole)  # type: ignore[arg-type]
-                    except Exception as exc:  # noqa: BLE001 (asyncio's rule: the loop's handler)
-                        self._callback_failed(exc, "datagrams_received")
-                return
-            rest = iter(batch)
-            for data, addr in rest:
-                if data is None:
-                    self._report_truncated()
-                    continue
+    def _deliver(self, batch: list[tuple[bytes | None, _PyAddress]]) -> None:
+        """Deliver a batch holding truncated datagrams (the native reader's unusual case; it
+        tells the send queue and flushes around this): each is reported in its place."""
+        if self._batch_callback is not None:
+            # truncated datagrams are reported first; the rest is one batch
+            whole = self._without_truncated(batch)
+            if whole and not self._closing:
                 try:
-                    self._protocol.datagram_received(data, addr)  # type: ignore[attr-defined]
-                except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
-                    self._callback_failed(exc, "datagram_received")
-                if self._closing or self._paused:
-                    if not self._closing:  # pause_reading() from the callback: keep the rest
-                        self._backlog += self._without_truncated(list(rest))
-                    break  # closed by the protocol: as asyncio, nothing more is delivered
-        finally:
-            if queue.end_delivery(deferred) and not self._writing and not self._conn_lost:
-                self._flush()
+                    self._batch_callback(whole)  # type: ignore[arg-type]
+                except Exception as exc:  # noqa: BLE001 (asyncio's rule: the loop's handler)
+                    self._callback_failed(exc, "datagrams_received")
+            return
+        rest = iter(batch)
+        for data, addr in rest:
+            if data is None:
+                self._report_truncated()
+                continue
+            try:
+                self._protocol.datagram_received(data, addr)  # type: ignore[attr-defined]
+            except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
+                self._callback_failed(exc, "datagram_received")
+            if self._closing or self._paused:
+                self._keep(list(rest))
+                break  # closed by the protocol: as asyncio, nothing more is delivered
+
+    def _keep(self, rest: list[tuple[bytes | None, _PyAddress]]) -> None:
+        """The protocol paused reading in mid-batch: the rest waits for ``resume_reading()``
+        (closed instead: dropped, as asyncio delivers nothing after close)."""
+        if not self._closing:
+            self._backlog += self._without_truncated(rest)
 
     def _report_truncated(self) -> None:
         self._report(OSError(errno.EMSGSIZE, f"datagram larger than {self._slot} bytes dropped"))
@@ -410,7 +406,7 @@ class DatagramTransport(asyncio.DatagramTransport):
                 except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
                     self._callback_failed(exc, "datagram_received")
         finally:
-            if queue.end_delivery(deferred) and not self._writing and not self._conn_lost:
+            if queue.end_delivery(deferred):
                 self._flush()
         if not self._backlog:
             self._start_reading()

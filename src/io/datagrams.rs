@@ -117,22 +117,25 @@ impl Senders {
     }
 }
 
-/// The first `done` received slots as `(bytes, sender)` pairs (GRO slots split into their
-/// datagrams; a truncated one as `(None, sender)`, counted in `truncated`).
+/// A received datagram (None: truncated) and its sender as the protocol gets it.
+pub(crate) type Datagram<'py> = (Option<Bound<'py, PyBytes>>, Py<PyAny>);
+
+/// The first `done` received slots as datagrams (GRO slots split into theirs; a truncated
+/// one as None, counted in `truncated`).
 fn collect<'py>(
     py: Python<'py>,
     ring: &RecvSlots,
     senders: &mut Senders,
     truncated: &mut usize,
     done: usize,
-) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+) -> PyResult<Vec<Datagram<'py>>> {
     let mut out = Vec::with_capacity(done);
     for i in 0..done {
         let slot = ring.received(i);
         let addr = senders.sender(py, slot.name, slot.namelen)?;
         if slot.truncated {
             *truncated += 1;
-            out.push(PyTuple::new(py, [py.None(), addr])?);
+            out.push((None, addr));
             continue;
         }
         let segment = if slot.control_len > 0 {
@@ -142,15 +145,58 @@ fn collect<'py>(
         };
         if segment > 0 && slot.data.len() > segment {
             for part in slot.data.chunks(segment) {
-                let bytes = PyBytes::new(py, part).into_any().unbind();
-                out.push(PyTuple::new(py, [bytes, addr.clone_ref(py)])?);
+                out.push((Some(PyBytes::new(py, part)), addr.clone_ref(py)));
             }
         } else {
-            let bytes = PyBytes::new(py, slot.data).into_any().unbind();
-            out.push(PyTuple::new(py, [bytes, addr])?);
+            out.push((Some(PyBytes::new(py, slot.data)), addr));
         }
     }
     Ok(out)
+}
+
+/// One non-blocking recvmmsg (MSG_WAITFORONE) on `sock` into `slots`: the datagrams and how
+/// many were truncated, or None if nothing is queued.
+pub(crate) fn receive<'py>(
+    sock: &Socket,
+    py: Python<'py>,
+    slots: &Bound<'py, DatagramSlots>,
+) -> PyResult<Option<(Vec<Datagram<'py>>, usize)>> {
+    let mut guard = slots
+        .try_borrow_mut()
+        .map_err(|_| PyRuntimeError::new_err("the datagram slots are in use by another call"))?;
+    let DatagramSlots {
+        ring,
+        senders,
+        truncated,
+    } = &mut *guard;
+    let flags = os::MSG_WAITFORONE | os::MSG_DONTWAIT;
+    let (done, end) = sock.batch(py, Dir::Recv, ring.headers(), flags, None)?;
+    *truncated = 0;
+    let Some(done) = conclude_value(done, end)? else {
+        ring.rearm(1);
+        return Ok(None);
+    };
+    let out = collect(py, ring, senders, truncated, done);
+    ring.rearm(done + 1);
+    Ok(Some((out?, *truncated)))
+}
+
+/// `(data or None, sender)` tuples, as Python gets a batch.
+pub(crate) fn as_list<'py>(
+    py: Python<'py>,
+    batch: Vec<Datagram<'py>>,
+) -> PyResult<Bound<'py, PyList>> {
+    let tuples = batch
+        .into_iter()
+        .map(|(data, addr)| {
+            let data = match data {
+                Some(bytes) => bytes.into_any(),
+                None => py.None().into_bound(py),
+            };
+            PyTuple::new(py, [data, addr.into_bound(py)])
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, tuples)
 }
 
 #[pymethods]
@@ -158,29 +204,14 @@ impl Socket {
     /// One non-blocking recvmmsg (MSG_WAITFORONE) into `slots`: a list of `(bytes, address)`
     /// (GRO slots split into their datagrams; a truncated datagram as `(None, address)`), or
     /// None if nothing is queued.
-    fn _receive_datagrams(
+    fn _receive_datagrams<'py>(
         &self,
-        py: Python<'_>,
-        slots: &Bound<'_, DatagramSlots>,
-    ) -> PyResult<Option<Py<PyList>>> {
-        let mut guard = slots.try_borrow_mut().map_err(|_| {
-            PyRuntimeError::new_err("the datagram slots are in use by another call")
-        })?;
-        let DatagramSlots {
-            ring,
-            senders,
-            truncated,
-        } = &mut *guard;
-        let flags = os::MSG_WAITFORONE | os::MSG_DONTWAIT;
-        let (done, end) = self.batch(py, Dir::Recv, ring.headers(), flags, None)?;
-        *truncated = 0;
-        let Some(done) = conclude_value(done, end)? else {
-            ring.rearm(1);
-            return Ok(None);
-        };
-        let out = collect(py, ring, senders, truncated, done);
-        ring.rearm(done + 1);
-        let out = out?;
-        Ok(Some(PyList::new(py, out)?.unbind()))
+        py: Python<'py>,
+        slots: &Bound<'py, DatagramSlots>,
+    ) -> PyResult<Option<Bound<'py, PyList>>> {
+        match receive(self, py, slots)? {
+            Some((batch, _)) => Ok(Some(as_list(py, batch)?)),
+            None => Ok(None),
+        }
     }
 }

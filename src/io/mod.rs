@@ -2,6 +2,7 @@
 //! syscalls through `Socket::io`, the single retry/wait loop.
 
 pub mod batch;
+pub mod datagram_reader;
 pub mod datagrams;
 pub mod message;
 pub mod send_queue;

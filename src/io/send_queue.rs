@@ -288,16 +288,17 @@ impl SendQueue {
 
     /// Start delivering received datagrams (`lone`: just one): returns the `deferred` flag to
     /// give back to `end_delivery`; a flush comes when the delivery ends.
-    fn begin_delivery(&mut self, lone: bool) -> bool {
+    pub(crate) fn begin_delivery(&mut self, lone: bool) -> bool {
         self.direct = lone && self.runs.is_empty();
         std::mem::replace(&mut self.deferred, true)
     }
 
-    /// End a delivery: restores `deferred`; True when datagrams wait to be sent.
-    fn end_delivery(&mut self, deferred: bool) -> bool {
+    /// End a delivery: restores `deferred`; True when the transport should flush now
+    /// (datagrams wait, it is not held and not lost).
+    pub(crate) fn end_delivery(&mut self, deferred: bool) -> bool {
         self.deferred = deferred;
         self.direct = false;
-        !self.runs.is_empty()
+        !self.runs.is_empty() && !self.held && self.lost == 0
     }
 
     /// The connection is lost: drop the queue; later datagrams are discarded.
