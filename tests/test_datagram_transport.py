@@ -472,6 +472,47 @@ def test_batch_callback_gets_a_full_batch(loop_kind: str) -> None:
     assert sources == {raw_name}
 
 
+@pytest.mark.parametrize("batched", [False, True], ids=["datagram_received", "datagrams_received"])
+def test_a_truncated_datagram_is_reported_in_its_place(
+    loop_kind: str, tmp_path: Path, batched: bool
+) -> None:
+    """A UNIX datagram over the 256 KiB slot is reported (EMSGSIZE), never delivered cut short
+    (asyncio's own transport would hand over its first 256 KiB); the others still arrive."""
+
+    class Batches(Recorder):
+        def datagrams_received(self, batch: list[tuple[bytes, Any]]) -> None:
+            self.events.append(("batch", len(batch)))
+            for data, addr in batch:
+                self.datagram_received(data, addr)
+
+    big = b"B" * (300 * 1024)
+
+    async def main() -> list[Any]:
+        path = str(tmp_path / f"t{os.urandom(4).hex()}")
+        transport, proto = await gaio.create_datagram_endpoint(
+            Batches if batched else Recorder, local_addr=path, family=socket.AF_UNIX
+        )
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as raw:
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+            if raw.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) < len(big) + 4096:
+                pytest.skip("net.core.wmem_max is too small for a 300 KiB UNIX datagram")
+            transport.pause_reading()  # all three arrive in one wake-up
+            for data in (b"before", big, b"after"):
+                raw.sendto(data, path)
+            transport.resume_reading()
+            await proto.wait_for(2)
+        transport.close()
+        await proto.lost
+        return [e[:2] if e[0] == "data" else e for e in proto.events]
+
+    events = _run(loop_kind, main())
+    error = ("error", "OSError", errno.EMSGSIZE)
+    if batched:  # the truncated one first, then the rest as one batch
+        assert events[1:5] == [error, ("batch", 2), ("data", b"before"), ("data", b"after")]
+    else:
+        assert events[1:4] == [("data", b"before"), error, ("data", b"after")]
+
+
 def test_exception_in_protocol_goes_to_loop_handler_and_delivery_goes_on(loop_kind: str) -> None:
     class Fails(Recorder):
         def datagram_received(self, data: bytes, addr: Any) -> None:
