@@ -17,7 +17,12 @@ Scenarios, each on the default asyncio loop and on uvloop (when installed), all 
   ``loop.sock_recv_into``; ``receive_into_async``; ``receive_messages_async`` x64; giosocket's
   transport (``datagram_received``, and ``datagrams_received`` batches); the loop's own
   DatagramProtocol.
-- flood_mmsg: the same with a ``sendmmsg`` sender (separate datagrams: GRO cannot help).
+- flood_mmsg: the same with a ``sendmmsg`` sender (separate datagrams: GRO cannot help). Every
+  receiver keeps up with this sender, so each wake-up finds a few datagrams and the rates
+  mostly measure the sender's pace (how many datagrams share one wake-up), not receive capacity.
+- flood_queue: receive capacity without GRO: a ``sendmmsg`` sender fills the socket's queue with
+  separate 64 B datagrams (20,000 with SO_RCVBUFFORCE, as root), then the receiver drains it;
+  only the drain is timed. A flood for a receiver is a queue that never empties.
 - burst: a task sends 64 datagrams of 64 B per loop tick through a transport to a socket that
   never reads (the kernel drops the excess): the loop's own transport, giosocket's.
 
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import socket
 import statistics
@@ -40,7 +46,15 @@ import time
 from collections.abc import Awaitable
 from typing import Any, Callable
 
-from giosocket import InputMessage, Socket
+from giosocket import (
+    InetSocketAddress,
+    InputMessage,
+    OutputMessage,
+    Socket,
+    SocketFamily,
+    SocketProtocol,
+    SocketType,
+)
 from giosocket import aio as gaio
 
 Result = tuple[int, float, float]  # operations, CPU seconds, wall seconds
@@ -445,20 +459,120 @@ def flood_loop(receive: str, mode: str = "gso") -> Contender:
     return run
 
 
+_QUEUED = 20000  # datagrams per fill of the flood_queue scenario (fewer if the buffer is small)
+
+
+def _filled_socket() -> tuple[socket.socket, int]:
+    """A UDP socket whose receive queue holds ``count`` 64 B datagrams: ``(socket, count)``.
+
+    The datagrams come from ``sendmmsg`` calls of 64 separate datagrams (giosocket's
+    ``send_messages``: no GSO, so the receiver gets them one per slot, as in any flood).
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, 33, 64 << 20)  # SO_RCVBUFFORCE (root)
+    except OSError:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 20)
+    sock.bind(("127.0.0.1", 0))
+    # a 64 B datagram takes about 1 KiB of receive buffer (its skb): stay well inside
+    count = min(_QUEUED, sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2048) // 64 * 64
+    to = InetSocketAddress("127.0.0.1", sock.getsockname()[1])
+    sender = Socket.new(SocketFamily.IPV4, SocketType.DATAGRAM, SocketProtocol.UDP)
+    try:
+        batch = [OutputMessage(to, b"q" * 64) for _ in range(64)]
+        for _ in range(count // 64):
+            sent = 0
+            while sent < 64:
+                sent += sender.send_messages(batch[sent:])
+    finally:
+        sender.close()
+    return sock, count
+
+
+def drain_loop(receive: str) -> Contender:
+    """A receive loop draining a full queue: 'sock_recv_into' or 'receive_messages_async'."""
+
+    async def run(seconds: float) -> Result:
+        loop = asyncio.get_running_loop()
+        count = cpu = wall = 0.0
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            raw, queued = _filled_socket()
+            window = Window()
+            try:
+                if receive == "sock_recv_into":
+                    raw.setblocking(False)
+                    buf = bytearray(2048)
+                    window.start()
+                    while window.count < queued:
+                        await loop.sock_recv_into(raw, buf)
+                        window.count += 1
+                else:
+                    sock = Socket.new_from_fd(raw.detach())
+                    try:
+                        inputs = [InputMessage([bytearray(2048)]) for _ in range(64)]
+                        window.start()
+                        while window.count < queued:
+                            window.count += await sock.receive_messages_async(inputs)
+                    finally:
+                        sock.close()
+                got, c, w = window.stop()
+            finally:
+                raw.close()
+            count, cpu, wall = count + got, cpu + c, wall + w
+        return int(count), cpu, wall
+
+    return run
+
+
+def _same(protocol: asyncio.BaseProtocol) -> asyncio.BaseProtocol:
+    return protocol
+
+
+def drain_transport(giosocket: bool, batch_callback: bool = False) -> Contender:
+    async def run(seconds: float) -> Result:
+        loop = asyncio.get_running_loop()
+        make = gaio.create_datagram_endpoint if giosocket else loop.create_datagram_endpoint
+        count = cpu = wall = 0.0
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            raw, queued = _filled_socket()
+            counter = _BatchCounter() if batch_callback else _Counter()
+            counter.expect = queued
+            counter.window.start()
+            transport, _ = await make(functools.partial(_same, counter), sock=raw)  # reads now
+            try:
+                await asyncio.wait_for(counter.done.wait(), 10)
+                got, c, w = counter.window.stop()
+            finally:
+                transport.close()
+                await asyncio.sleep(0)
+            count, cpu, wall = count + got, cpu + c, wall + w
+        return int(count), cpu, wall
+
+    return run
+
+
 class _Counter(asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.window = Window()
         self.ready = asyncio.Event()
+        self.done = asyncio.Event()  # set once ``expect`` datagrams arrived (if set)
+        self.expect = 0
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         self.window.count += 1
         self.ready.set()
+        if self.window.count == self.expect:
+            self.done.set()
 
 
 class _BatchCounter(_Counter):
     def datagrams_received(self, batch: list[tuple[bytes, Any]]) -> None:
         self.window.count += len(batch)
         self.ready.set()
+        if self.expect and self.window.count >= self.expect:
+            self.done.set()
 
 
 def flood_transport(giosocket: bool, batch_callback: bool = False, mode: str = "gso") -> Contender:
@@ -589,6 +703,29 @@ SCENARIOS: dict[str, tuple[str, list[tuple[str, Contender]], list[tuple[str, str
                 "giosocket transport, datagrams_received",
                 flood_transport(True, True, mode="sendmmsg"),
             ),
+        ],
+        [
+            ("giosocket transport / loop's", "giosocket transport", "loop's DatagramProtocol"),
+            (
+                "giosocket transport (batch cb) / loop's",
+                "giosocket transport, datagrams_received",
+                "loop's DatagramProtocol",
+            ),
+            (
+                "receive_messages_async x64 / loop's",
+                "receive_messages_async x64",
+                "loop's DatagramProtocol",
+            ),
+        ],
+    ),
+    "flood_queue": (
+        "UDP flood receive: a full queue of separate 64 B datagrams drained (datagrams/s)",
+        [
+            ("loop.sock_recv_into", drain_loop("sock_recv_into")),
+            ("receive_messages_async x64", drain_loop("receive_messages_async")),
+            ("loop's DatagramProtocol", drain_transport(False)),
+            ("giosocket transport", drain_transport(True)),
+            ("giosocket transport, datagrams_received", drain_transport(True, True)),
         ],
         [
             ("giosocket transport / loop's", "giosocket transport", "loop's DatagramProtocol"),
