@@ -81,7 +81,7 @@ impl DatagramReader {
     /// One wake-up: receive what is queued (up to the slots) and deliver it.
     fn __call__(slf: &Bound<'_, Self>) -> PyResult<()> {
         let py = slf.py();
-        let Some(parts) = Self::parts(slf) else {
+        let Some(parts) = Self::parts(slf)? else {
             return Ok(());
         };
         let transport = parts.transport.bind(py);
@@ -101,7 +101,7 @@ impl DatagramReader {
             }
         };
         let lone = batch.len() == 1;
-        let deferred = parts.queue.bind(py).borrow_mut().begin_delivery(lone);
+        let deferred = parts.queue.bind(py).try_borrow_mut()?.begin_delivery(lone);
         let delivered = if truncated > 0 {
             // rare: the transport reports the truncated ones in their place
             transport
@@ -112,7 +112,11 @@ impl DatagramReader {
         } else {
             Self::deliver_each(slf, &parts, batch)
         };
-        let flush = parts.queue.bind(py).borrow_mut().end_delivery(deferred);
+        let flush = parts
+            .queue
+            .bind(py)
+            .try_borrow_mut()?
+            .end_delivery(deferred);
         let flushed = if flush {
             transport.call_method0(intern!(py, "_flush")).map(drop)
         } else {
@@ -137,20 +141,23 @@ impl DatagramReader {
 }
 
 impl DatagramReader {
-    fn parts(slf: &Bound<'_, Self>) -> Option<Parts> {
+    fn parts(slf: &Bound<'_, Self>) -> PyResult<Option<Parts>> {
         let py = slf.py();
-        let r = slf.borrow();
+        let r = slf.try_borrow()?;
+        let Some(transport) = &r.transport else {
+            return Ok(None);
+        };
         if r.stopped {
-            return None;
+            return Ok(None);
         }
-        Some(Parts {
+        Ok(Some(Parts {
             sock: r.sock.clone_ref(py),
             slots: r.slots.clone_ref(py),
             queue: r.queue.clone_ref(py),
-            transport: r.transport.as_ref()?.clone_ref(py),
+            transport: transport.clone_ref(py),
             protocol: r.protocol.clone_ref(py),
             batched: r.batched,
-        })
+        }))
     }
 
     /// A protocol callback raised `err`: an Exception goes to the loop's handler (asyncio's
@@ -186,7 +193,7 @@ impl DatagramReader {
             {
                 Self::failed(py, parts, err, "datagram_received")?;
             }
-            if slf.borrow().stopped {
+            if slf.try_borrow()?.stopped {
                 // paused or closed by the protocol: the transport keeps the rest (if paused)
                 let kept = as_list(py, rest.collect())?;
                 if !kept.is_empty() {

@@ -182,7 +182,7 @@ impl SendQueue {
             return Ok(());
         }
         let (remote, connected, lost) = {
-            let q = slf.borrow();
+            let q = slf.try_borrow()?;
             let remote = q.remote.as_ref().map(|r| r.clone_ref(py));
             (remote, q.connected, q.lost)
         };
@@ -200,7 +200,7 @@ impl SendQueue {
         }
         if lost > 0 {
             let warn = {
-                let mut q = slf.borrow_mut();
+                let mut q = slf.try_borrow_mut()?;
                 q.lost += 1;
                 (lost >= WARN_AFTER_LOST)
                     .then(|| q.hook(py, |h| &h.warn))
@@ -216,7 +216,7 @@ impl SendQueue {
             _ => None,
         };
         let direct = {
-            let mut q = slf.borrow_mut();
+            let mut q = slf.try_borrow_mut()?;
             let direct = q.direct && !q.held && q.runs.is_empty();
             q.direct = false; // a second reply would be batched with later ones
             direct
@@ -224,7 +224,7 @@ impl SendQueue {
         if direct {
             // A reply to a lone received datagram (ping-pong): nothing to coalesce it with,
             // so it goes at once, as asyncio's own transport sends when its buffer is empty.
-            let sock = slf.borrow().sock.clone_ref(py);
+            let sock = slf.try_borrow()?.sock.clone_ref(py);
             match sock.get().send_raw(
                 py,
                 data.as_bytes(),
@@ -236,16 +236,16 @@ impl SendQueue {
                 Ok(None) => {} // the socket buffer is full: queued below
                 Err(err) if err.is_instance_of::<PyOSError>(py) => {
                     // as asyncio: that datagram is reported, not retried
-                    let report = slf.borrow().hook(py, |h| &h.report)?;
+                    let report = slf.try_borrow()?.hook(py, |h| &h.report)?;
                     report.call1(py, (err.into_value(py),))?;
                     return Ok(());
                 }
                 Err(err) => return Err(err),
             }
         }
-        let then = slf.borrow_mut().push(dest, size, data.unbind());
+        let then = slf.try_borrow_mut()?.push(dest, size, data.unbind());
         let hook = {
-            let q = slf.borrow();
+            let q = slf.try_borrow()?;
             match then {
                 Then::Nothing => return Ok(()),
                 Then::Pause => q.hook(py, |h| &h.pause)?,
@@ -269,7 +269,7 @@ impl SendQueue {
         let py = slf.py();
         loop {
             let step = {
-                let mut q = slf.borrow_mut();
+                let mut q = slf.try_borrow_mut()?;
                 if q.runs.is_empty() {
                     return Ok(());
                 }
@@ -279,7 +279,7 @@ impl SendQueue {
                 Step::Blocked => return Ok(()),
                 Step::Progress => {}
                 Step::Refused(err) => {
-                    let report = slf.borrow().hook(py, |h| &h.report)?;
+                    let report = slf.try_borrow()?.hook(py, |h| &h.report)?;
                     report.call1(py, (err.into_value(py),))?;
                 }
             }
@@ -364,7 +364,7 @@ impl SendQueue {
     fn destination(slf: &Bound<'_, Self>, addr: &Bound<'_, PyAny>) -> PyResult<SockAddr> {
         let py = slf.py();
         let resolve = {
-            let q = slf.borrow();
+            let q = slf.try_borrow()?;
             if let Some((obj, dest)) = &q.last {
                 if obj.is(addr) {
                     return Ok(dest.clone());
@@ -381,7 +381,7 @@ impl SendQueue {
             }
         };
         if cacheable {
-            slf.borrow_mut().last = Some((addr.clone().unbind(), dest.clone()));
+            slf.try_borrow_mut()?.last = Some((addr.clone().unbind(), dest.clone()));
         }
         Ok(dest)
     }
