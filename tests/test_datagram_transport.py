@@ -777,3 +777,99 @@ def test_a_reply_to_a_lone_datagram_goes_at_once_as_with_asyncio(loop_kind: str)
     assert mine == own
     assert [e for e in mine[0] if e[0] == "buffered"] == [("buffered", 0), ("buffered", 0)]
     assert mine[1] == [b"first:one", b"first:two", b"second:two"]
+
+
+def test_set_protocol_in_mid_batch_sends_the_rest_to_the_new_protocol(loop_kind: str) -> None:
+    class Switches(asyncio.DatagramProtocol):
+        def __init__(self, name: str, log: list[tuple[str, bytes]]) -> None:
+            self.name, self.log = name, log
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport: Any = transport
+
+        def datagram_received(self, data: bytes, addr: Any) -> None:
+            self.log.append((self.name, data))
+            if self.name == "A":
+                self.transport.set_protocol(Switches("B", self.log))
+
+    async def scenario(make: Make) -> list[tuple[str, bytes]]:
+        log: list[tuple[str, bytes]] = []
+        transport, _ = await make(lambda: Switches("A", log), local_addr=("127.0.0.1", 0))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as raw:
+            transport.pause_reading()  # all three wait in the kernel: one wake-up
+            for i in range(3):
+                raw.sendto(b"d%d" % i, transport.get_extra_info("sockname"))
+            await asyncio.sleep(0.05)
+            transport.resume_reading()
+            for _ in range(100):
+                if len(log) == 3:
+                    break
+                await asyncio.sleep(0.01)
+        transport.close()
+        await asyncio.sleep(0)
+        return log
+
+    # uvloop's own UDP transport has no pause_reading(): compared with the default loop's
+    own, mine = both(loop_kind, scenario, reference="asyncio")
+    assert mine == own == [("A", b"d0"), ("B", b"d1"), ("B", b"d2")]
+
+
+def test_a_datagram_sent_from_resume_writing_while_closing_still_goes(
+    loop_kind: str, tmp_path: Path
+) -> None:
+    """close() with a full socket buffer: resume_writing() sends one more, before the loss."""
+
+    class Late(asyncio.DatagramProtocol):
+        def __init__(self) -> None:
+            self.events: list[Any] = []
+            self.dest = ""
+            self.lost = asyncio.get_running_loop().create_future()
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport: Any = transport
+
+        def pause_writing(self) -> None:
+            self.events.append("pause")
+
+        def resume_writing(self) -> None:
+            self.events.append("resume")
+            self.transport.sendto(b"LATE", self.dest)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self.events.append(("lost", exc))
+            self.lost.set_result(None)
+
+    async def scenario(make: Make) -> tuple[list[Any], int, bool]:
+        tag = os.urandom(4).hex()
+        receiver_path = str(tmp_path / f"r{tag}")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as receiver:
+            receiver.bind(receiver_path)
+            receiver.setblocking(False)
+            transport, proto = await make(
+                Late, local_addr=str(tmp_path / f"s{tag}"), family=socket.AF_UNIX
+            )
+            proto.dest = receiver_path
+            for i in range(2000):
+                transport.sendto(b"%04d" % i + b"x" * 96, receiver_path)
+            await asyncio.sleep(0.01)
+            transport.close()
+            got: list[bytes] = []
+            for _ in range(500):
+                await asyncio.sleep(0.002)
+                while True:
+                    try:
+                        got.append(receiver.recv(200))
+                    except BlockingIOError:
+                        break
+                if proto.lost.done():
+                    break
+            await proto.lost
+            while True:
+                try:
+                    got.append(receiver.recv(200))
+                except BlockingIOError:
+                    break
+        return proto.events, len(got), got[-1] == b"LATE"
+
+    own, mine = both(loop_kind, scenario, reference="asyncio")
+    assert mine == own == (["pause", "resume", ("lost", None)], 2001, True)

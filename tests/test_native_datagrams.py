@@ -212,6 +212,34 @@ def test_send_queue_remote_address_high_water_and_lost(pair: tuple[Socket, Socke
     assert (len(queue), queue.queued_bytes) == (0, 0)
 
 
+def test_send_queue_big_datagrams_and_bytes_subclasses(pair: tuple[Socket, Socket]) -> None:
+    server, client = pair
+    queue = Hooks(gso=True).queue(client)
+    to = ("127.0.0.1", server.get_local_address().port)
+    for _ in range(3):
+        queue.sendto(b"g" * 65100, to)  # too big to share a GSO message: one run each
+    assert len(queue) == 3
+
+    class Tagged(bytes):
+        pass
+
+    queue.sendto(Tagged(b"sub"), to)  # kept as a plain copy, as asyncio's bytes(data)
+    assert len(queue) == 4
+
+
+def test_send_queue_converts_tuples_only_on_inet_sockets() -> None:
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sender = Socket.new_from_fd(a.detach())
+    try:
+        hooks = Hooks()
+        queue = hooks.queue(sender)
+        queue.sendto(b"x", ("127.0.0.1", 9))  # not an AF_UNIX address: the transport decides
+        assert hooks.calls == [("resolve", ("127.0.0.1", 9))]
+    finally:
+        sender.close()
+        b.close()
+
+
 def test_try_messages_none_when_it_would_block() -> None:
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
     a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)

@@ -490,7 +490,8 @@ class DatagramTransport(asyncio.DatagramTransport):
             self._writing = queue.held = False
             self._loop.remove_writer(self._fd)
         self._maybe_resume_protocol()
-        if self._closing:
+        if self._closing and not len(queue):
+            # (what resume_writing() sent meanwhile goes first: its flush ends with the loss)
             self._lose(None)
 
     # --- flow control, as asyncio's _FlowControlMixin ---------------------------------------

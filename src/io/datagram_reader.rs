@@ -93,6 +93,7 @@ impl DatagramReader {
                 protocol.call_method1(intern!(py, "error_received"), (err.into_value(py),))?;
                 return Ok(());
             }
+            Err(err) if !err.is_instance_of::<PyException>(py) => return Err(err),
             Err(err) => {
                 let message = "Fatal read error on datagram transport";
                 transport
@@ -101,16 +102,20 @@ impl DatagramReader {
             }
         };
         let lone = batch.len() == 1;
-        let deferred = parts.queue.bind(py).try_borrow_mut()?.begin_delivery(lone);
-        let delivered = if truncated > 0 {
-            // rare: the transport reports the truncated ones in their place
-            transport
-                .call_method1(intern!(py, "_deliver"), (as_list(py, batch)?,))
-                .map(drop)
-        } else if parts.batched {
-            Self::deliver_batch(py, &parts, as_list(py, batch)?)
+        // Everything that may fail before a callback runs comes before begin_delivery.
+        let batch = if truncated > 0 || parts.batched {
+            Err(as_list(py, batch)?)
         } else {
-            Self::deliver_each(slf, &parts, batch)
+            Ok(batch)
+        };
+        let deferred = parts.queue.bind(py).try_borrow_mut()?.begin_delivery(lone);
+        let delivered = match batch {
+            // rare: the transport reports the truncated ones in their place
+            Err(list) if truncated > 0 => transport
+                .call_method1(intern!(py, "_deliver"), (list,))
+                .map(drop),
+            Err(list) => Self::deliver_batch(py, &parts, list),
+            Ok(batch) => Self::deliver_each(slf, &parts, batch),
         };
         let flush = parts
             .queue
@@ -185,15 +190,23 @@ impl DatagramReader {
         batch: Vec<crate::io::datagrams::Datagram<'_>>,
     ) -> PyResult<()> {
         let py = slf.py();
-        let protocol = parts.protocol.bind(py);
+        let mut protocol = parts.protocol.clone_ref(py);
         let mut rest = batch.into_iter();
         while let Some((data, addr)) = rest.next() {
             let data = data.map_or_else(|| py.None().into_bound(py), |d| d.into_any());
-            if let Err(err) = protocol.call_method1(intern!(py, "datagram_received"), (data, addr))
-            {
+            let called = protocol
+                .bind(py)
+                .call_method1(intern!(py, "datagram_received"), (data, addr));
+            if let Err(err) = called {
                 Self::failed(py, parts, err, "datagram_received")?;
             }
-            if slf.try_borrow()?.stopped {
+            let reader = slf.try_borrow()?;
+            // set_protocol() from the callback: the rest goes to the new protocol, as asyncio
+            if !reader.protocol.is(&protocol) {
+                protocol = reader.protocol.clone_ref(py);
+            }
+            if reader.stopped {
+                drop(reader);
                 // paused or closed by the protocol: the transport keeps the rest (if paused)
                 let kept = as_list(py, rest.collect())?;
                 if !kept.is_empty() {

@@ -372,7 +372,12 @@ impl SendQueue {
             }
             q.hook(py, |h| &h.resolve)?
         };
-        let (dest, cacheable) = match numeric(addr) {
+        let inet = matches!(
+            slf.try_borrow()?.sock.get().family,
+            os::AF_INET | os::AF_INET6
+        );
+        let numeric = if inet { numeric(addr) } else { None };
+        let (dest, cacheable) = match numeric {
             Some(dest) => (dest, true),
             None => {
                 let got = resolve.call1(py, (addr,))?;
@@ -397,7 +402,7 @@ impl SendQueue {
             }
             _ => {
                 self.room = if size <= self.gso_limit {
-                    GSO_SEGMENTS.min(GSO_BYTES / size) - 1
+                    GSO_SEGMENTS.min(GSO_BYTES / size).saturating_sub(1)
                 } else {
                     0
                 };
@@ -546,8 +551,12 @@ impl SendQueue {
 /// `data` as a bytes object the queue may keep: bytes as they are, bytearray and memoryview
 /// copied (the caller may change them afterwards), anything else a TypeError.
 fn owned_bytes<'py>(data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
-    if let Ok(bytes) = data.cast::<PyBytes>() {
+    if let Ok(bytes) = data.cast_exact::<PyBytes>() {
         return Ok(bytes.clone());
+    }
+    if let Ok(bytes) = data.cast::<PyBytes>() {
+        // a subclass: copied, as asyncio's bytes(data) (its methods never run in the queue)
+        return Ok(PyBytes::new(data.py(), bytes.as_bytes()));
     }
     if data.is_instance_of::<PyByteArray>() || data.is_instance_of::<PyMemoryView>() {
         let copy = data.py().get_type::<PyBytes>().call1((data,))?;
@@ -559,8 +568,9 @@ fn owned_bytes<'py>(data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
     )))
 }
 
-/// A numeric `(host, port)` or `(host, port, flowinfo, scope_id)` tuple converted here; None
-/// for anything else (names, zones, `<broadcast>`, UNIX paths, bad values: `resolve` decides).
+/// A numeric `(host, port)` or `(host, port, flowinfo, scope_id)` tuple converted here (for
+/// IPv4 and IPv6 sockets); None for anything else (names, zones, `<broadcast>`, bad values:
+/// `resolve` decides).
 fn numeric(addr: &Bound<'_, PyAny>) -> Option<SockAddr> {
     let tuple = addr.cast_exact::<PyTuple>().ok()?;
     if !matches!(tuple.len(), 2 | 4) {
