@@ -199,3 +199,9 @@ def veth() -> Iterator[object]:
         yield pair
     finally:
         pair.close()
+
+
+@pytest.fixture(params=["asyncio", "uvloop"])
+def loop_kind(request: pytest.FixtureRequest) -> str:
+    """Each loop kind a test runs on: the default asyncio loop and uvloop."""
+    return str(request.param)
