@@ -23,6 +23,11 @@ import pytest
 from giosocket import aio as gaio
 from transport_contract import Make, Recorder, both, port_of, run
 
+needs_asyncio_pause_reading = pytest.mark.skipif(
+    sys.version_info < (3, 11),
+    reason="asyncio's own datagram transport, the reference here, has pause_reading from 3.11",
+)
+
 
 def test_batch_callback_gets_a_full_batch(loop_kind: str) -> None:
     class Batches(Recorder):
@@ -299,10 +304,7 @@ def test_reuse_port_lets_two_endpoints_share_aport_of(loop_kind: str) -> None:
     run(loop_kind, taken())
 
 
-@pytest.mark.skipif(
-    sys.version_info < (3, 11),
-    reason="asyncio's own datagram transport, the reference here, has pause_reading from 3.11",
-)
+@needs_asyncio_pause_reading
 def test_pause_reading_from_the_callback_holds_the_rest_of_a_batch(loop_kind: str) -> None:
     """pause_reading() inside datagram_received: nothing more arrives until resume_reading(),
     then the rest, in order, as with asyncio's transport (which reads one at a time)."""
@@ -374,6 +376,7 @@ def test_a_reply_to_a_lone_datagram_goes_at_once_as_with_asyncio(loop_kind: str)
     assert mine[1] == [b"first:one", b"first:two", b"second:two"]
 
 
+@needs_asyncio_pause_reading
 def test_set_protocol_in_mid_batch_sends_the_rest_to_the_new_protocol(loop_kind: str) -> None:
     class Switches(asyncio.DatagramProtocol):
         def __init__(self, name: str, log: list[tuple[str, bytes]]) -> None:
