@@ -51,6 +51,7 @@ impl DatagramSlots {
     #[new]
     #[pyo3(signature = (count, slot_size, convert, peer = None, control = true))]
     fn new(
+        py: Python<'_>,
         count: usize,
         slot_size: usize,
         convert: Py<PyAny>,
@@ -69,7 +70,8 @@ impl DatagramSlots {
             )));
         }
         Ok(DatagramSlots {
-            ring: RecvSlots::new(count, slot_size, if control { METADATA_SPACE } else { 0 }),
+            ring: RecvSlots::new(count, slot_size, if control { METADATA_SPACE } else { 0 })
+                .map_err(|errno| crate::error::os_error(py, errno, "mapping the receive slots"))?,
             senders: Senders {
                 convert,
                 peer,

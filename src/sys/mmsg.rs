@@ -183,11 +183,11 @@ impl Default for NameBuf {
 }
 
 /// Receive slots with their headers built once: `count` datagram buffers of `slot` bytes in
-/// one area (pages are touched only as datagrams land in them), sender storage and optional
-/// control buffers, and the iovecs and mmsghdrs pointing at them. A receive re-arms only the
-/// headers the kernel used, so one datagram costs one header's work, not `count`.
+/// one mapped area (pages become resident only as datagrams land in them), sender storage,
+/// optional control buffers, and the iovecs and mmsghdrs pointing at them. A receive re-arms
+/// only the headers the kernel used, so one datagram costs one header's work, not `count`.
 pub struct RecvSlots {
-    area: Vec<u8>,
+    area: Area,
     slot: usize,
     names: Vec<NameBuf>,
     controls: Vec<ControlBuf>,
@@ -197,23 +197,26 @@ pub struct RecvSlots {
     hdrs: Vec<libc::mmsghdr>,
 }
 
-// SAFETY: the raw pointers in `_iovs` and `hdrs` lead only into this value's own heap
-// buffers (`area`, `names`, `controls`, `_iovs`), which are allocated once and never grow,
-// so they stay valid wherever the value moves; they are used only through `&mut self`.
+// SAFETY: the raw pointers in `_iovs` and `hdrs` lead only into this value's own buffers
+// (the `area` mapping and the `names`, `controls` and `_iovs` heap blocks), which are
+// allocated once and never grow, so they stay valid wherever the value moves; they are used
+// only through `&mut self`. `Area`'s pointer is owned by it alone.
 unsafe impl Send for RecvSlots {}
 // SAFETY: through `&self` only plain data is read (`received`); the pointers are handed to
 // the kernel only through `&mut self` (`headers`), so shared references never race a write.
 unsafe impl Sync for RecvSlots {}
 
 impl RecvSlots {
-    /// `count` slots of `slot` bytes, each with `control_len` bytes of control space (0: none).
-    pub fn new(count: usize, slot: usize, control_len: usize) -> Self {
-        let mut area = vec![0u8; count * slot];
+    /// `count` slots of `slot` bytes, each with `control_len` bytes of control space (0: none);
+    /// Err(errno) when the memory cannot be mapped.
+    pub fn new(count: usize, slot: usize, control_len: usize) -> Result<Self, i32> {
+        let mut area = Area::new(count * slot)?;
         let mut names: Vec<NameBuf> = (0..count).map(|_| NameBuf::new()).collect();
         let mut controls: Vec<ControlBuf> = (0..count)
             .map(|_| ControlBuf::with_len(control_len))
             .collect();
         let iovs: Vec<libc::iovec> = area
+            .bytes_mut()
             .chunks_mut(slot.max(1))
             .map(|chunk| libc::iovec {
                 iov_base: chunk.as_mut_ptr().cast(),
@@ -235,7 +238,7 @@ impl RecvSlots {
                 }
             })
             .collect();
-        RecvSlots {
+        Ok(RecvSlots {
             area,
             slot,
             names,
@@ -243,7 +246,7 @@ impl RecvSlots {
             control_len,
             _iovs: iovs,
             hdrs,
-        }
+        })
     }
 
     /// The headers, armed, to lend to the kernel (`Batch::new`).
@@ -269,7 +272,7 @@ impl RecvSlots {
         let len = (h.msg_len as usize).min(self.slot);
         let control_len: usize = h.msg_hdr.msg_controllen as _;
         Received {
-            data: &self.area[i * self.slot..i * self.slot + len],
+            data: &self.area.bytes()[i * self.slot..i * self.slot + len],
             name: &self.names[i],
             namelen: h.msg_hdr.msg_namelen,
             control: &self.controls[i],
@@ -291,4 +294,61 @@ pub struct Received<'a> {
     pub control_len: usize,
     /// The datagram was longer than the slot.
     pub truncated: bool,
+}
+
+/// Anonymous private memory from mmap: zero pages that become resident only when written,
+/// whatever malloc would do (from a reused heap, calloc would clear and touch every page).
+struct Area {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl Area {
+    fn new(len: usize) -> Result<Self, i32> {
+        if len == 0 {
+            return Ok(Area {
+                ptr: std::ptr::NonNull::<u8>::dangling().as_ptr(),
+                len: 0,
+            });
+        }
+        // SAFETY: a fresh anonymous private mapping; no existing memory is affected.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(last_errno());
+        }
+        Ok(Area {
+            ptr: ptr.cast(),
+            len,
+        })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `ptr` is a readable mapping of `len` bytes (or dangling with len 0) owned
+        // by this value until drop.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as `bytes`, and `&mut self` makes this the only reference.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+}
+
+impl Drop for Area {
+    fn drop(&mut self) {
+        if self.len > 0 {
+            // SAFETY: the mapping made in `new`, unmapped once; nothing refers to it after
+            // drop (the headers pointing into it are dropped with the same RecvSlots).
+            unsafe { libc::munmap(self.ptr.cast(), self.len) };
+        }
+    }
 }
