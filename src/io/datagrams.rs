@@ -35,11 +35,37 @@ pub struct DatagramSlots {
 }
 
 /// How senders become what the protocol gets: the connected peer, or the converter's result
-/// for each new sender address (remembered).
+/// for each new sender address (remembered; the last one is checked before the map, since a
+/// batch mostly comes from one sender).
 struct Senders {
     convert: Py<PyAny>,
     peer: Option<Py<PyAny>>,
     cache: HashMap<Vec<u8>, Py<PyAny>>,
+    last: Option<LastSender>,
+}
+
+/// The last sender's address bytes (a copy: no allocation when the sender changes) and what
+/// the protocol got for it.
+struct LastSender {
+    key: [u8; 128],
+    len: usize,
+    addr: Py<PyAny>,
+}
+
+impl LastSender {
+    fn new(py: Python<'_>, raw: &[u8], addr: &Py<PyAny>) -> Option<Self> {
+        let mut key = [0u8; 128];
+        key.get_mut(..raw.len())?.copy_from_slice(raw);
+        Some(LastSender {
+            key,
+            len: raw.len(),
+            addr: addr.clone_ref(py),
+        })
+    }
+
+    fn is(&self, raw: &[u8]) -> bool {
+        &self.key[..self.len] == raw
+    }
 }
 
 #[pymethods]
@@ -76,6 +102,7 @@ impl DatagramSlots {
                 convert,
                 peer,
                 cache: HashMap::new(),
+                last: None,
             },
             truncated: 0,
         })
@@ -103,7 +130,13 @@ impl Senders {
             return Ok(py.None());
         }
         let raw = name.bytes(namelen);
+        if let Some(last) = &self.last {
+            if last.is(raw) {
+                return Ok(last.addr.clone_ref(py));
+            }
+        }
         if let Some(addr) = self.cache.get(raw) {
+            self.last = LastSender::new(py, raw, addr);
             return Ok(addr.clone_ref(py));
         }
         let key = raw.to_vec();
@@ -114,6 +147,7 @@ impl Senders {
         if self.cache.len() >= CACHE_LIMIT {
             self.cache.clear();
         }
+        self.last = LastSender::new(py, &key, &addr);
         self.cache.insert(key, addr.clone_ref(py));
         Ok(addr)
     }
