@@ -3,9 +3,11 @@
 Behaves as asyncio's own datagram transport (same callbacks in the same order, same addresses,
 same flow control), with the system calls batched:
 
-- Receiving: each readiness wake-up reads up to ``batch`` datagrams with one ``recvmmsg``
-  (``Socket._receive_datagrams`` on reused native slots). A protocol that defines
-  ``datagrams_received(batch)`` gets one call with a list of ``(data, addr)`` per wake-up.
+- Receiving: the loop calls the native ``_DatagramReader``: each readiness wake-up reads up to
+  ``batch`` datagrams with one ``recvmmsg`` into reused native slots and calls the protocol. A
+  protocol that defines ``datagrams_received(batch)`` gets one call with a list of
+  ``(data, addr)`` per wake-up. The unusual cases (errors, truncated datagrams, a pause in
+  mid-batch) come back to the methods here.
 - Sending: ``sendto`` is the native ``_SendQueue.sendto`` (bound to each instance): it keeps
   (bytes) or copies the data and queues it. Datagrams sent while the transport delivers received
   ones go out together when that delivery ends (a reply to a lone datagram goes at once: nothing
@@ -28,7 +30,7 @@ import logging
 import os
 import socket as _socket
 import warnings
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from ._enums import SocketFamily, UnixSocketAddressType
 from ._giosocket import (
@@ -48,7 +50,6 @@ logger = logging.getLogger("giosocket.aio")
 
 _ProtocolFactory = Callable[[], asyncio.BaseProtocol]
 _PyAddress = Any  # what asyncio reports and takes: (host, port[, flowinfo, scope_id]), str, bytes
-_Run = tuple[Optional[SocketAddress], int, list[bytes]]
 _BatchCallback = Callable[[list[tuple[bytes, Any]]], object]
 
 _INET_SLOT = 65536  # room for any UDP datagram (65507 / 65527 bytes of payload at most)
@@ -138,8 +139,8 @@ class DatagramTransport(asyncio.DatagramTransport):
     Made by :func:`giosocket.aio.create_datagram_endpoint`; see the module docstring.
     """
 
-    # Slots: attribute reads are the bulk of sendto's and the readiness callback's work, and an instance
-    # dict of more than 30 keys stops being shared, which makes every one a dict lookup.
+    # Slots: an instance dict of more than 30 keys stops being shared, which makes every
+    # attribute access a dict lookup (the flush and lifecycle paths read many).
     # __dict__ and __weakref__ stay available, as on asyncio's own transports.
     __slots__ = (
         "__dict__",
