@@ -100,20 +100,31 @@ class Hooks:
     def queue(self, sock: Socket) -> _SendQueue:
         return _SendQueue(
             sock,
+            self,
+            self.scheduled.append,
             remote=self.options.get("remote"),
             connected=bool(self.options.get("connected", False)),
             gso_limit=self.options["gso_limit"],
             high_water=self.options["high_water"],
-            report=lambda exc: self.calls.append(("report", exc)),
-            flush=lambda: self.calls.append("flush"),
-            pause=lambda: self.calls.append("pause"),
-            call_soon=self.scheduled.append,
-            flush_soon=lambda: None,
-            resolve=self.resolve,
-            warn=lambda: self.calls.append("warn"),
         )
 
-    def resolve(self, addr: object) -> tuple[object, bool]:
+    # the transport's methods the queue calls
+    def _report(self, exc: OSError) -> None:
+        self.calls.append(("report", exc))
+
+    def _flush(self) -> None:
+        self.calls.append("flush")
+
+    def _maybe_pause_protocol(self) -> None:
+        self.calls.append("pause")
+
+    def _flush_soon(self) -> None:
+        pass
+
+    def _warn_lost_send(self) -> None:
+        self.calls.append("warn")
+
+    def _destination(self, addr: object) -> tuple[object, bool]:
         self.calls.append(("resolve", addr))
         host, port = addr  # type: ignore[misc]
         return (("127.0.0.1" if host == "localhost" else host), port), host != "localhost"

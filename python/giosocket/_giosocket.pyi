@@ -859,18 +859,13 @@ class _SendQueue:
     def __new__(
         cls,
         sock: Socket,
+        transport: Any,
+        call_soon: Callable[[Callable[[], object]], object],
         *,
         gso_limit: int,
         high_water: int,
         remote: Any,
         connected: bool,
-        report: Callable[[OSError], object],
-        flush: Callable[[], object],
-        pause: Callable[[], object],
-        call_soon: Callable[[Callable[[], object]], object],
-        flush_soon: Callable[[], object],
-        resolve: Callable[[Any], tuple[SocketAddress | Any, bool]],
-        warn: Callable[[], object],
     ) -> _SendQueue: ...
     high_water: int
     gso_limit: int

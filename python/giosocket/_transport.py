@@ -226,19 +226,14 @@ class DatagramTransport(asyncio.DatagramTransport):
         self._to_cache: dict[Any, SocketAddress] = {}
         self._flushing = False  # inside _flush: sends only queue, the running flush sends them
         self._writing = False  # a writer is registered: the kernel refused part of the queue
-        self._q = _SendQueue(
+        self._q = _SendQueue(  # calls back _report, _flush, _destination, ... (see there)
             sock,
+            self,
+            loop.call_soon,
             gso_limit=65535 if inet_udp and UdpSegmentMessage.is_supported() else 0,
             high_water=64 * 1024,
             remote=address if address else None,
             connected=self._connected,
-            report=self._report,
-            flush=self._flush,
-            pause=self._maybe_pause_protocol,
-            call_soon=loop.call_soon,
-            flush_soon=self._flush_soon,
-            resolve=self._destination,
-            warn=functools.partial(logger.warning, "socket.send() raised exception."),
         )
         self.sendto = self._q.sendto  # type: ignore[method-assign]
         # Receiving: the loop calls the native reader (one recvmmsg, then the protocol).
@@ -454,6 +449,10 @@ class DatagramTransport(asyncio.DatagramTransport):
                 self._to_cache.clear()
             self._to_cache[addr] = dest
         return dest, cacheable
+
+    def _warn_lost_send(self) -> None:
+        """A datagram sent long after the connection was lost (asyncio's warning)."""
+        logger.warning("socket.send() raised exception.")
 
     def _flush_soon(self) -> None:
         queue = self._q

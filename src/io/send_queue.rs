@@ -1,23 +1,24 @@
 //! The asyncio transport's send queue (`giosocket._transport`). The transport binds its
 //! `sendto` to `_SendQueue.sendto`, so a datagram goes from the protocol to the queue with no
 //! Python frame: the data is kept (bytes) or copied (bytearray, memoryview), the destination
-//! converted (numeric tuples here, anything else by the transport's `resolve`), and the
+//! converted (numeric tuples here, anything else by the transport's `_destination`), and the
 //! datagram joins the queue's open run or starts one. Consecutive datagrams of one size to
 //! one destination form a run that leaves as one UDP GSO message.
 //!
-//! What happens next is the transport's choice, made through its hooks: `call_soon(flush_soon)`
-//! once per loop iteration, `flush()` above the high-water mark, `pause()` when it is held.
-//! `send()` hands the runs to the kernel (one sendmmsg of up to 1024 runs; a lone datagram
-//! is one sendto) until the queue is empty or the socket buffer is full. A datagram the
-//! kernel refuses goes to `report(exc)`; a refused GSO run is retried datagram by datagram.
-//! No borrow of the queue is held while Python runs, so hooks may send again.
+//! What happens next is the transport's choice, made by calling its methods (as the reader
+//! does): `call_soon(transport._flush_soon)` once per loop iteration, `_flush()` above the
+//! high-water mark, `_maybe_pause_protocol()` when it is held. `send()` hands the runs to the
+//! kernel (one sendmmsg of up to 1024 runs; a lone datagram is one sendto) until the queue is
+//! empty or the socket buffer is full. A datagram the kernel refuses goes to `_report(exc)`;
+//! a refused GSO run is retried datagram by datagram; `_warn_lost_send()` logs datagrams sent
+//! after the loss. No borrow of the queue is held while Python runs, so these may send again.
 
 use std::collections::VecDeque;
 
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyInt, PyMemoryView, PyString, PyTuple};
-use pyo3::{PyTraverseError, PyVisit};
+use pyo3::{intern, PyTraverseError, PyVisit};
 use socket2::SockAddr;
 
 use crate::address::{sockaddr_from_py, sockaddr_from_tuple};
@@ -52,17 +53,6 @@ impl Run {
     }
 }
 
-/// The transport's callables (None once the garbage collector cleared the queue).
-struct Hooks {
-    report: Py<PyAny>,
-    flush: Py<PyAny>,
-    pause: Py<PyAny>,
-    call_soon: Py<PyAny>,
-    flush_soon: Py<PyAny>,
-    resolve: Py<PyAny>,
-    warn: Py<PyAny>,
-}
-
 /// The transport's datagram queue and `sendto`; see the module documentation.
 #[pyclass(module = "giosocket._giosocket", name = "_SendQueue")]
 pub struct SendQueue {
@@ -94,7 +84,10 @@ pub struct SendQueue {
     /// The last address object converted and its conversion (the same immutable object
     /// again, as a reply to what a protocol was given, skips the conversion).
     last: Option<(Py<PyAny>, SockAddr)>,
-    hooks: Option<Hooks>,
+    /// The transport, its loop's `call_soon` and its `_flush_soon` (looked up once: it is
+    /// scheduled every loop iteration that sends); None once the garbage collector cleared
+    /// the queue.
+    transport: Option<(Py<PyAny>, Py<PyAny>, Py<PyAny>)>,
 }
 
 /// What `sendto` asks of the transport once the datagram is queued.
@@ -117,29 +110,25 @@ enum Step {
 
 #[pymethods]
 impl SendQueue {
-    /// A queue sending on `sock`. `remote`: the endpoint's remote_addr; `connected`: send
-    /// without addresses; the hooks are the transport's (see the module documentation):
-    /// `resolve(addr)` returns `(SocketAddress, cacheable)`, `warn()` logs a datagram sent
-    /// after the connection was lost.
+    /// A queue sending on `sock` for `transport` (its `_report`, `_flush`,
+    /// `_maybe_pause_protocol`, `_flush_soon`, `_destination` and `_warn_lost_send`; see the
+    /// module documentation), scheduling with `call_soon`. `remote`: the endpoint's
+    /// remote_addr; `connected`: send without addresses.
     #[new]
-    #[pyo3(signature = (sock, *, gso_limit, high_water, remote, connected, report, flush, pause,
-                        call_soon, flush_soon, resolve, warn))]
+    #[pyo3(signature = (sock, transport, call_soon, *, gso_limit, high_water, remote, connected))]
     #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         sock: Py<Socket>,
+        transport: Py<PyAny>,
+        call_soon: Py<PyAny>,
         gso_limit: usize,
         high_water: usize,
         remote: Option<Py<PyAny>>,
         connected: bool,
-        report: Py<PyAny>,
-        flush: Py<PyAny>,
-        pause: Py<PyAny>,
-        call_soon: Py<PyAny>,
-        flush_soon: Py<PyAny>,
-        resolve: Py<PyAny>,
-        warn: Py<PyAny>,
-    ) -> Self {
-        SendQueue {
+    ) -> PyResult<Self> {
+        let flush_soon = transport.getattr(py, intern!(py, "_flush_soon"))?;
+        Ok(SendQueue {
             sock,
             runs: VecDeque::new(),
             room: 0,
@@ -153,16 +142,8 @@ impl SendQueue {
             remote,
             connected,
             last: None,
-            hooks: Some(Hooks {
-                report,
-                flush,
-                pause,
-                call_soon,
-                flush_soon,
-                resolve,
-                warn,
-            }),
-        }
+            transport: Some((transport, call_soon, flush_soon)),
+        })
     }
 
     /// Queue one datagram (copied now unless it is bytes) to `addr` (None: the connected
@@ -199,15 +180,10 @@ impl SendQueue {
             addr = Some(remote.into_bound(py));
         }
         if lost > 0 {
-            let warn = {
-                let mut q = slf.try_borrow_mut()?;
-                q.lost += 1;
-                (lost >= WARN_AFTER_LOST)
-                    .then(|| q.hook(py, |h| &h.warn))
-                    .transpose()?
-            };
-            if let Some(warn) = warn {
-                warn.call0(py)?;
+            slf.try_borrow_mut()?.lost += 1;
+            if lost >= WARN_AFTER_LOST {
+                let transport = slf.try_borrow()?.transport(py)?;
+                transport.call_method0(py, intern!(py, "_warn_lost_send"))?;
             }
             return Ok(());
         }
@@ -236,30 +212,24 @@ impl SendQueue {
                 Ok(None) => {} // the socket buffer is full: queued below
                 Err(err) if err.is_instance_of::<PyOSError>(py) => {
                     // as asyncio: that datagram is reported, not retried
-                    let report = slf.try_borrow()?.hook(py, |h| &h.report)?;
-                    report.call1(py, (err.into_value(py),))?;
-                    return Ok(());
+                    return Self::report(slf, err);
                 }
                 Err(err) => return Err(err),
             }
         }
         let then = slf.try_borrow_mut()?.push(dest, size, data.unbind());
-        let hook = {
-            let q = slf.try_borrow()?;
-            match then {
-                Then::Nothing => return Ok(()),
-                Then::Pause => q.hook(py, |h| &h.pause)?,
-                Then::Flush => q.hook(py, |h| &h.flush)?,
-                Then::Schedule => {
-                    let call_soon = q.hook(py, |h| &h.call_soon)?;
-                    let flush_soon = q.hook(py, |h| &h.flush_soon)?;
-                    drop(q);
-                    call_soon.call1(py, (flush_soon,))?;
-                    return Ok(());
-                }
+        let method = match then {
+            Then::Nothing => return Ok(()),
+            Then::Pause => intern!(py, "_maybe_pause_protocol"),
+            Then::Flush => intern!(py, "_flush"),
+            Then::Schedule => {
+                let (_, call_soon, flush_soon) = slf.try_borrow()?.callbacks(py)?;
+                call_soon.call1(py, (flush_soon,))?;
+                return Ok(());
             }
         };
-        hook.call0(py)?;
+        let transport = slf.try_borrow()?.transport(py)?;
+        transport.call_method0(py, method)?;
         Ok(())
     }
 
@@ -278,10 +248,7 @@ impl SendQueue {
             match step {
                 Step::Blocked => return Ok(()),
                 Step::Progress => {}
-                Step::Refused(err) => {
-                    let report = slf.try_borrow()?.hook(py, |h| &h.report)?;
-                    report.call1(py, (err.into_value(py),))?;
-                }
+                Step::Refused(err) => Self::report(slf, err)?,
             }
         }
     }
@@ -326,24 +293,16 @@ impl SendQueue {
         if let Some((addr, _)) = &self.last {
             visit.call(addr)?;
         }
-        if let Some(h) = &self.hooks {
-            for hook in [
-                &h.report,
-                &h.flush,
-                &h.pause,
-                &h.call_soon,
-                &h.flush_soon,
-                &h.resolve,
-                &h.warn,
-            ] {
-                visit.call(hook)?;
-            }
+        if let Some((transport, call_soon, flush_soon)) = &self.transport {
+            visit.call(transport)?;
+            visit.call(call_soon)?;
+            visit.call(flush_soon)?;
         }
         Ok(())
     }
 
     fn __clear__(&mut self) {
-        self.hooks = None;
+        self.transport = None;
         self.remote = None;
         self.last = None;
         self.lose();
@@ -351,26 +310,45 @@ impl SendQueue {
 }
 
 impl SendQueue {
-    fn hook(&self, py: Python<'_>, which: fn(&Hooks) -> &Py<PyAny>) -> PyResult<Py<PyAny>> {
-        match &self.hooks {
-            Some(h) => Ok(which(h).clone_ref(py)),
+    /// The transport, its loop's `call_soon` and its `_flush_soon`.
+    #[allow(clippy::type_complexity)]
+    fn callbacks(&self, py: Python<'_>) -> PyResult<(Py<PyAny>, Py<PyAny>, Py<PyAny>)> {
+        match &self.transport {
+            Some((transport, call_soon, flush_soon)) => Ok((
+                transport.clone_ref(py),
+                call_soon.clone_ref(py),
+                flush_soon.clone_ref(py),
+            )),
             None => Err(PyRuntimeError::new_err(
                 "the transport's send queue was cleared",
             )),
         }
     }
 
-    /// `addr` as a socket address: the last one again, a numeric tuple here, else `resolve`.
+    fn transport(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.callbacks(py)?.0)
+    }
+
+    /// A refused datagram to the transport's `_report` (which calls `error_received`).
+    fn report(slf: &Bound<'_, Self>, err: PyErr) -> PyResult<()> {
+        let py = slf.py();
+        let transport = slf.try_borrow()?.transport(py)?;
+        transport.call_method1(py, intern!(py, "_report"), (err.into_value(py),))?;
+        Ok(())
+    }
+
+    /// `addr` as a socket address: the last one again, a numeric tuple here, else the
+    /// transport's `_destination(addr)`, which returns `(SocketAddress, cacheable)`.
     fn destination(slf: &Bound<'_, Self>, addr: &Bound<'_, PyAny>) -> PyResult<SockAddr> {
         let py = slf.py();
-        let resolve = {
+        let transport = {
             let q = slf.try_borrow()?;
             if let Some((obj, dest)) = &q.last {
                 if obj.is(addr) {
                     return Ok(dest.clone());
                 }
             }
-            q.hook(py, |h| &h.resolve)?
+            q.transport(py)?
         };
         let inet = matches!(
             slf.try_borrow()?.sock.get().family,
@@ -380,7 +358,7 @@ impl SendQueue {
         let (dest, cacheable) = match numeric {
             Some(dest) => (dest, true),
             None => {
-                let got = resolve.call1(py, (addr,))?;
+                let got = transport.call_method1(py, intern!(py, "_destination"), (addr,))?;
                 let (obj, cacheable): (Bound<'_, PyAny>, bool) = got.bind(py).extract()?;
                 (sockaddr_from_py(&obj)?, cacheable)
             }
@@ -570,7 +548,7 @@ fn owned_bytes<'py>(data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
 
 /// A numeric `(host, port)` or `(host, port, flowinfo, scope_id)` tuple converted here (for
 /// IPv4 and IPv6 sockets); None for anything else (names, zones, `<broadcast>`, bad values:
-/// `resolve` decides).
+/// the transport's `_destination` decides).
 fn numeric(addr: &Bound<'_, PyAny>) -> Option<SockAddr> {
     let tuple = addr.cast_exact::<PyTuple>().ok()?;
     if !matches!(tuple.len(), 2 | 4) {
