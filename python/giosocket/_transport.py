@@ -7,7 +7,7 @@ same flow control), with the system calls batched:
   ``batch`` datagrams with one ``recvmmsg`` into reused native slots and calls the protocol. A
   protocol that defines ``datagrams_received(batch)`` gets one call with a list of
   ``(data, addr)`` per wake-up. The unusual cases (errors, truncated datagrams, a pause in
-  mid-batch) come back to the methods here.
+  mid-batch) come back to the methods here (``_report_truncated``, ``_keep``, ...).
 - Sending: ``sendto`` is the native ``_SendQueue.sendto`` (bound to each instance): it keeps
   (bytes) or copies the data and queues it. Datagrams sent while the transport delivers received
   ones go out together when that delivery ends (a reply to a lone datagram goes at once: nothing
@@ -50,7 +50,6 @@ logger = logging.getLogger("giosocket.aio")
 
 _ProtocolFactory = Callable[[], asyncio.BaseProtocol]
 _PyAddress = Any  # what asyncio reports and takes: (host, port[, flowinfo, scope_id]), str, bytes
-_BatchCallback = Callable[[list[tuple[bytes, Any]]], object]
 
 _INET_SLOT = 65536  # room for any UDP datagram (65507 / 65527 bytes of payload at most)
 _UNIX_SLOT = 256 * 1024  # asyncio's max_size for one recvfrom
@@ -147,7 +146,6 @@ class DatagramTransport(asyncio.DatagramTransport):
         "__weakref__",
         "_address",
         "_backlog",
-        "_batch_callback",
         "_closing",
         "_conn_lost",
         "_connected",
@@ -196,7 +194,6 @@ class DatagramTransport(asyncio.DatagramTransport):
         self._connected = extra["peername"] is not None
         self._peer = extra["peername"]
         self._protocol: asyncio.BaseProtocol = protocol
-        self._batch_callback: _BatchCallback | None = None
         self.set_protocol(protocol)
         inet_udp = self._family in (_socket.AF_INET, _socket.AF_INET6) and int(sock.protocol) in (
             0,
@@ -275,8 +272,6 @@ class DatagramTransport(asyncio.DatagramTransport):
     def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
         """Send further callbacks to ``protocol``."""
         self._protocol = protocol
-        callback = getattr(protocol, "datagrams_received", None)
-        self._batch_callback = callback if callable(callback) else None
         reader = getattr(self, "_reader", None)  # (unset while __init__ runs)
         if reader is not None:
             reader.set_protocol(protocol)
@@ -343,31 +338,6 @@ class DatagramTransport(asyncio.DatagramTransport):
         if self._reading:
             self._reading = False
             self._loop.remove_reader(self._fd)
-
-    def _deliver(self, batch: list[tuple[bytes | None, _PyAddress]]) -> None:
-        """Deliver a batch holding truncated datagrams (the native reader's unusual case; it
-        tells the send queue and flushes around this): each is reported in its place."""
-        if self._batch_callback is not None:
-            # truncated datagrams are reported first; the rest is one batch
-            whole = self._without_truncated(batch)
-            if whole and not self._closing:
-                try:
-                    self._batch_callback(whole)  # type: ignore[arg-type]
-                except Exception as exc:  # noqa: BLE001 (asyncio's rule: the loop's handler)
-                    self._callback_failed(exc, "datagrams_received")
-            return
-        rest = iter(batch)
-        for data, addr in rest:
-            if data is None:
-                self._report_truncated()
-                continue
-            try:
-                self._protocol.datagram_received(data, addr)  # type: ignore[attr-defined]
-            except Exception as exc:  # noqa: BLE001 (asyncio's rule: to the loop's handler)
-                self._callback_failed(exc, "datagram_received")
-            if self._closing or self._paused:
-                self._keep(list(rest))
-                break  # closed by the protocol: as asyncio, nothing more is delivered
 
     def _keep(self, rest: list[tuple[bytes | None, _PyAddress]]) -> None:
         """The protocol paused reading in mid-batch: the rest waits for ``resume_reading()``

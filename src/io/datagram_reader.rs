@@ -5,8 +5,8 @@
 //! Around the delivery the send queue is told (`begin_delivery` / `end_delivery`): replies
 //! sent meanwhile leave together when it ends, a reply to a lone datagram at once. What is
 //! unusual goes back to the transport's Python: a receive error (`error_received`, or
-//! `_fatal_error` for what is not an OSError), a batch with a truncated datagram
-//! (`_deliver`), a protocol callback raising (`_callback_failed`), a pause in mid-batch
+//! `_fatal_error` for what is not an OSError), a truncated datagram (`_report_truncated`,
+//! in its place), a protocol callback raising (`_callback_failed`), a pause in mid-batch
 //! (`_keep` the rest), and the flush after the delivery (`_flush`). No borrow is held while
 //! Python runs, so callbacks may pause, close or send.
 
@@ -47,9 +47,9 @@ struct Parts {
 
 #[pymethods]
 impl DatagramReader {
-    /// A reader receiving on `sock` into `slots` for `transport` (its `_protocol`, `_deliver`,
-    /// `_keep`, `_callback_failed`, `_fatal_error` and `_flush`), telling `queue` about each
-    /// delivery.
+    /// A reader receiving on `sock` into `slots` for `transport` (its `_report_truncated`,
+    /// `_keep`, `_callback_failed`, `_fatal_error`, `_flush` and `is_closing`) and `protocol`,
+    /// telling `queue` about each delivery.
     #[new]
     fn new(
         py: Python<'_>,
@@ -103,18 +103,16 @@ impl DatagramReader {
         };
         let lone = batch.len() == 1;
         // Everything that may fail before a callback runs comes before begin_delivery.
-        let batch = if truncated > 0 || parts.batched {
-            Err(as_list(py, batch)?)
+        let batch = if parts.batched {
+            // the truncated ones are reported first; the rest is one batch
+            let whole = batch.into_iter().filter(|(data, _)| data.is_some());
+            Err(as_list(py, whole.collect())?)
         } else {
             Ok(batch)
         };
         let deferred = parts.queue.bind(py).try_borrow_mut()?.begin_delivery(lone);
         let delivered = match batch {
-            // rare: the transport reports the truncated ones in their place
-            Err(list) if truncated > 0 => transport
-                .call_method1(intern!(py, "_deliver"), (list,))
-                .map(drop),
-            Err(list) => Self::deliver_batch(py, &parts, list),
+            Err(whole) => Self::deliver_batch(py, &parts, whole, truncated),
             Ok(batch) => Self::deliver_each(slf, &parts, batch),
         };
         let flush = parts
@@ -176,7 +174,27 @@ impl DatagramReader {
         Ok(())
     }
 
-    fn deliver_batch(py: Python<'_>, parts: &Parts, batch: Bound<'_, PyList>) -> PyResult<()> {
+    /// `datagrams_received(whole)`, after `truncated` reports (`_report_truncated`: EMSGSIZE
+    /// to `error_received`); not if those closed the transport.
+    fn deliver_batch(
+        py: Python<'_>,
+        parts: &Parts,
+        whole: Bound<'_, PyList>,
+        truncated: usize,
+    ) -> PyResult<()> {
+        let transport = parts.transport.bind(py);
+        for _ in 0..truncated {
+            transport.call_method0(intern!(py, "_report_truncated"))?;
+        }
+        if whole.is_empty()
+            || (truncated > 0
+                && transport
+                    .call_method0(intern!(py, "is_closing"))?
+                    .is_truthy()?)
+        {
+            return Ok(());
+        }
+        let batch = whole;
         let protocol = parts.protocol.bind(py);
         match protocol.call_method1(intern!(py, "datagrams_received"), (batch,)) {
             Ok(_) => Ok(()),
@@ -193,7 +211,12 @@ impl DatagramReader {
         let mut protocol = parts.protocol.clone_ref(py);
         let mut rest = batch.into_iter();
         while let Some((data, addr)) = rest.next() {
-            let data = data.map_or_else(|| py.None().into_bound(py), |d| d.into_any());
+            let Some(data) = data else {
+                // truncated: reported in its place (EMSGSIZE to error_received)
+                let transport = parts.transport.bind(py);
+                transport.call_method0(intern!(py, "_report_truncated"))?;
+                continue;
+            };
             let called = protocol
                 .bind(py)
                 .call_method1(intern!(py, "datagram_received"), (data, addr));
